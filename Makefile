@@ -1,0 +1,56 @@
+# Shardis — build, run and test.
+#
+#   make run    start a local cluster (3 shards + 1 proxy) on 127.0.0.1:6379
+#   make test   install test dependencies if missing, then lint and run every test
+
+GO        ?= go
+BIN       := bin/shardis
+STATICCHECK_VERSION := v0.8.2
+GOBIN     := $(shell $(GO) env GOPATH)/bin
+RUN_ARGS  ?=
+
+.PHONY: all build run test test-short deps lint vet fmt-check staticcheck fuzz clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN) ./cmd/shardis
+
+run: build
+	./$(BIN) dev $(RUN_ARGS)
+
+## deps: the external programs the tests drive (redis-server for the
+## differential test, redis-cli/redis-benchmark, redis-py) and staticcheck.
+deps:
+	@scripts/deps.sh
+	@test -x $(GOBIN)/staticcheck || $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+
+vet:
+	$(GO) vet ./...
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
+
+staticcheck:
+	$(GOBIN)/staticcheck ./...
+
+lint: fmt-check vet staticcheck
+
+## test: everything CI runs. Race detector on; fuzz targets run their seed corpus.
+test: deps lint
+	$(GO) test -race -count=1 -timeout 15m ./...
+
+## test-short: unit tests only, no external programs needed.
+test-short:
+	$(GO) test -count=1 -short ./ring/... ./resp/... ./configs/...
+
+## fuzz: a longer fuzzing run of the RESP decoders (FUZZTIME each).
+FUZZTIME ?= 60s
+fuzz:
+	$(GO) test -run='^$$' -fuzz=FuzzParseValue -fuzztime=$(FUZZTIME) ./resp/
+	$(GO) test -run='^$$' -fuzz=FuzzReplyReader -fuzztime=$(FUZZTIME) ./resp/
+	$(GO) test -run='^$$' -fuzz=FuzzLimitConn -fuzztime=$(FUZZTIME) ./resp/
+
+clean:
+	rm -rf bin

@@ -1,0 +1,52 @@
+package proxy
+
+import (
+	"log/slog"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/shardis/shardis/resp"
+)
+
+// Backend is one shard the proxy may route to.
+type Backend struct {
+	// ID is the shard's id in the cluster map.
+	ID string
+	// Addr is the shard's internal RESP address.
+	Addr string
+}
+
+// Config configures a proxy. The zero value of a field means its default
+// unless its doc says otherwise.
+type Config struct {
+	// Addr is the client address, e.g. "127.0.0.1:6379".
+	Addr string
+	// Shards lists the shards of the cluster. Membership is static for now;
+	// the cluster map is computed from this list.
+	Shards []Backend
+	// Partitions is the cluster's fixed partition count (a power of two);
+	// every shard must report the same.
+	Partitions int
+	// Password, when set, makes clients AUTH before any other command.
+	Password string
+	// ConnsPerShard is the number of pipelined connections to each shard,
+	// shared by all clients. Default 2.
+	ConnsPerShard int
+	// BackendTimeout bounds how long a request may wait for a shard's reply
+	// (and for a connect). A client never waits longer. Default 5s.
+	BackendTimeout time.Duration
+	// MaxPipeline bounds requests in flight on one backend connection;
+	// more wait for room. Default 4096.
+	MaxPipeline int
+	// MaxClients caps client connections; more are refused with
+	// "ERR max number of clients reached". Default 10000.
+	MaxClients int
+	// Limits bound what one client may send. Zero fields take
+	// resp.DefaultLimits.
+	Limits resp.Limits
+	// Registerer receives the proxy's metrics. Nil means a private registry.
+	Registerer prometheus.Registerer
+	// Logger receives operational events. Nil means slog.Default().
+	Logger *slog.Logger
+}

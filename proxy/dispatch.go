@@ -1,0 +1,285 @@
+package proxy
+
+import (
+	"strings"
+	"time"
+
+	"github.com/tidwall/redcon"
+
+	"github.com/shardis/shardis/resp"
+	"github.com/shardis/shardis/ring"
+)
+
+// reply is one command's answer in the making. Either out is already the
+// client's bytes, or reqs are in flight to shards and finish turns their
+// raw replies into the client's bytes.
+type reply struct {
+	name   string // for metrics: the command table name, or "unknown"
+	start  time.Time
+	out    []byte
+	reqs   []*request
+	finish func(reqs []*request, proto int, dst []byte) []byte
+	proto  int
+	quit   bool // close the connection after this reply
+}
+
+// window bounds how many commands of one client are in flight at once, so a
+// client pipelining many large reads cannot make the proxy hold all their
+// replies at the same time.
+const window = 256
+
+// flushAt is the size of buffered replies after which they are written to
+// the client before the rest of its pipeline is answered.
+const flushAt = 256 << 10
+
+// handle runs for the first command of every batch redcon reads from a
+// client. It takes the rest of the batch, dispatches up to window commands
+// ahead, and writes replies strictly in request order.
+func (p *Proxy) handle(conn redcon.Conn, first redcon.Command) {
+	cl := conn.Context().(*client)
+	cmds := append([]redcon.Command{first}, conn.ReadPipeline()...)
+	cl.last = time.Now()
+	replies := make([]*reply, len(cmds))
+	next := 0         // next command to dispatch
+	limit := len(cmds) // nothing after a QUIT is dispatched
+	w := redcon.BaseWriter(conn)
+	var out []byte
+	for i := range cmds {
+		for next < limit && next < i+window {
+			replies[next] = p.dispatch(cl, cmds[next].Args, replies[i:next])
+			if replies[next].quit {
+				limit = next + 1
+			}
+			next++
+		}
+		r := replies[i]
+		replies[i] = nil
+		out = p.complete(r, out)
+		if r.quit {
+			conn.WriteRaw(out)
+			conn.Close()
+			return
+		}
+		if len(out) >= flushAt {
+			conn.WriteRaw(out)
+			out = out[:0]
+			if err := w.Flush(); err != nil {
+				for j := i + 1; j < next; j++ {
+					p.complete(replies[j], nil)
+				}
+				conn.Close()
+				return
+			}
+		}
+	}
+	conn.WriteRaw(out)
+}
+
+// complete waits for r's shard replies and appends the client's bytes.
+func (p *Proxy) complete(r *reply, dst []byte) []byte {
+	start := len(dst)
+	if r.out != nil || r.reqs == nil {
+		dst = append(dst, r.out...)
+	} else {
+		for _, q := range r.reqs {
+			q.wait()
+		}
+		if r.finish != nil {
+			dst = r.finish(r.reqs, r.proto, dst)
+		} else {
+			dst = appendForwarded(dst, r.reqs[0], r.proto)
+		}
+	}
+	p.cmds.Add(1)
+	ok := len(dst) == start || dst[start] != '-'
+	p.metrics.Commands.Observe(r.name, ok, time.Since(r.start))
+	return dst
+}
+
+// appendForwarded appends a shard's raw reply converted for the client.
+func appendForwarded(dst []byte, q *request, proto int) []byte {
+	if q.err != nil {
+		return resp.AppendError(dst, backendError(q.err))
+	}
+	if proto == resp.RESP3 {
+		return resp.ToRESP3(dst, q.reply)
+	}
+	return append(dst, q.reply...)
+}
+
+func errorReply(name string, start time.Time, msg string) *reply {
+	return &reply{name: name, start: start, out: resp.AppendError(nil, msg)}
+}
+
+// dispatch starts one command. earlier holds the replies of this client's
+// commands dispatched before it and not yet written: commands that need
+// everything before them done (FLUSHALL, SCAN, …) wait for them.
+func (p *Proxy) dispatch(cl *client, args [][]byte, earlier []*reply) *reply {
+	start := time.Now()
+	cmd := resp.Lookup(args[0])
+	if cmd == nil {
+		if !cl.authed {
+			return errorReply("unknown", start, resp.ErrNoAuth)
+		}
+		return errorReply("unknown", start, resp.UnknownCommand(args))
+	}
+	name := cmd.Name
+	if !cl.authed && !noAuthCommands[name] {
+		return errorReply(name, start, resp.ErrNoAuth)
+	}
+	if !cmd.ArityOK(len(args)) {
+		return errorReply(name, start, resp.WrongArgs(name))
+	}
+	if h, ok := localCommands[name]; ok {
+		r := h(p, cl, args, earlier)
+		r.name, r.start = name, start
+		if r.proto == 0 {
+			r.proto = cl.proto
+		}
+		return r
+	}
+	var r *reply
+	switch name {
+	case "mget":
+		r = p.splitKeys(args, 1, mergeArrays)
+	case "del", "unlink", "exists", "touch":
+		r = p.splitKeys(args, 1, sumInts)
+	case "mset":
+		r = p.splitKeys(args, 2, allOK)
+	default:
+		r = p.forward(cmd, args)
+	}
+	r.name, r.start, r.proto = name, start, cl.proto
+	return r
+}
+
+// noAuthCommands may run before AUTH, as in Redis.
+var noAuthCommands = map[string]bool{"auth": true, "hello": true, "quit": true, "reset": true}
+
+// forward sends a command whose keys all live in one partition to that
+// partition's master. Commands with keys in several partitions answer
+// CROSSSLOT, like Redis Cluster.
+func (p *Proxy) forward(cmd *resp.Command, args [][]byte) *reply {
+	first, last, step := cmd.KeyIndexes(len(args))
+	if first <= 0 || first >= len(args) {
+		return &reply{out: resp.AppendError(nil, "ERR command has no key to route by")}
+	}
+	part := ring.Partition(args[first], p.cfg.Partitions)
+	if last < 0 || last >= len(args) {
+		last = len(args) - 1
+	}
+	if step <= 0 {
+		step = 1
+	}
+	for i := first + step; i <= last; i += step {
+		if ring.Partition(args[i], p.cfg.Partitions) != part {
+			return &reply{out: resp.AppendError(nil, resp.ErrCrossSlot)}
+		}
+	}
+	rt := p.route.Load()
+	q := newRequest(resp.AppendCommand(nil, args...))
+	rt.master[part].connFor(part).send(q)
+	return &reply{reqs: []*request{q}}
+}
+
+// splitKeys sends a multi-key command as one sub-command per backend
+// connection, each carrying the keys (and, for MSET, values) that belong
+// there; merge puts the sub-replies back together in the client's order.
+// Keys of one partition always travel on the same connection, so this
+// keeps per-key ordering.
+func (p *Proxy) splitKeys(args [][]byte, stride int, merge func(g *keyGroups, reqs []*request, proto int, dst []byte) []byte) *reply {
+	rt := p.route.Load()
+	g := &keyGroups{n: (len(args) - 1) / stride}
+	byConn := map[*backendConn]int{}
+	for i := 1; i+stride-1 < len(args); i += stride {
+		part := ring.Partition(args[i], p.cfg.Partitions)
+		bc := rt.master[part].connFor(part)
+		gi, ok := byConn[bc]
+		if !ok {
+			gi = len(g.conns)
+			byConn[bc] = gi
+			g.conns = append(g.conns, bc)
+			g.args = append(g.args, [][]byte{args[0]})
+			g.index = append(g.index, nil)
+		}
+		g.args[gi] = append(g.args[gi], args[i:i+stride]...)
+		g.index[gi] = append(g.index[gi], (i-1)/stride)
+	}
+	reqs := make([]*request, len(g.conns))
+	for gi, bc := range g.conns {
+		reqs[gi] = newRequest(resp.AppendCommand(nil, g.args[gi]...))
+		bc.send(reqs[gi])
+	}
+	return &reply{reqs: reqs, finish: func(reqs []*request, proto int, dst []byte) []byte {
+		return merge(g, reqs, proto, dst)
+	}}
+}
+
+// keyGroups records how a multi-key command was split: for group i, the
+// connection, the sub-command's arguments, and the position in the client's
+// command of each of its keys.
+type keyGroups struct {
+	n     int
+	conns []*backendConn
+	args  [][][]byte
+	index [][]int
+}
+
+// firstError returns the client's bytes for the first failed sub-request,
+// or nil when none failed.
+func firstError(reqs []*request) []byte {
+	for _, q := range reqs {
+		if q.err != nil {
+			return resp.AppendError(nil, backendError(q.err))
+		}
+		if len(q.reply) > 0 && q.reply[0] == '-' {
+			return q.reply
+		}
+	}
+	return nil
+}
+
+func mergeArrays(g *keyGroups, reqs []*request, proto int, dst []byte) []byte {
+	if e := firstError(reqs); e != nil {
+		return append(dst, e...)
+	}
+	if len(reqs) == 1 {
+		return appendForwarded(dst, reqs[0], proto)
+	}
+	elems := make([]resp.Value, g.n)
+	for gi, q := range reqs {
+		v, _, err := resp.ParseValue(q.reply)
+		if err != nil || v.Kind != resp.KindArray || len(v.Elems) != len(g.index[gi]) {
+			return resp.AppendError(dst, "ERR unexpected reply from shard")
+		}
+		for k, pos := range g.index[gi] {
+			elems[pos] = v.Elems[k]
+		}
+	}
+	return resp.AppendValue(dst, resp.Value{Kind: resp.KindArray, Elems: elems}, proto)
+}
+
+func sumInts(_ *keyGroups, reqs []*request, _ int, dst []byte) []byte {
+	if e := firstError(reqs); e != nil {
+		return append(dst, e...)
+	}
+	var sum int64
+	for _, q := range reqs {
+		v, _, err := resp.ParseValue(q.reply)
+		if err != nil || v.Kind != resp.KindInt {
+			return resp.AppendError(dst, "ERR unexpected reply from shard")
+		}
+		sum += v.Int
+	}
+	return resp.AppendInt(dst, sum)
+}
+
+func allOK(_ *keyGroups, reqs []*request, _ int, dst []byte) []byte {
+	if e := firstError(reqs); e != nil {
+		return append(dst, e...)
+	}
+	return resp.AppendSimple(dst, "OK")
+}
+
+// lower returns s lower-cased as a string (for small option words).
+func lower(b []byte) string { return strings.ToLower(string(b)) }

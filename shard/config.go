@@ -1,0 +1,51 @@
+package shard
+
+import (
+	"log/slog"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/shardis/shardis/resp"
+)
+
+// SyncPolicy says when partition files are fsynced.
+type SyncPolicy string
+
+// Sync policies, named after Redis's appendfsync values.
+const (
+	SyncAlways   SyncPolicy = "always"   // fsync after every write: slowest, loses nothing on a crash
+	SyncEverySec SyncPolicy = "everysec" // fsync once a second: a crash loses at most ~1 s of writes
+	SyncNo       SyncPolicy = "no"       // leave it to the OS
+)
+
+// Config configures a shard. The zero value of a field means its default
+// (see DefaultConfig) unless its doc says otherwise.
+type Config struct {
+	// ID names the shard in the cluster map. Required.
+	ID string
+	// Addr is the internal RESP address proxies connect to, e.g. "127.0.0.1:7001".
+	// Port 0 picks a free port (see Server.Addr).
+	Addr string
+	// DataDir holds one file per partition. Required unless InMemory.
+	DataDir string
+	// InMemory keeps every partition in memory (BuntDB ":memory:"); nothing
+	// survives a restart.
+	InMemory bool
+	// Partitions is the cluster's fixed partition count (a power of two).
+	// It is recorded in DataDir on first start; a shard refuses to open a
+	// data dir created with a different count.
+	Partitions int
+	// Sync is the fsync policy of partition files. Default everysec.
+	Sync SyncPolicy
+	// ExpiryInterval is how often expired keys are actively removed.
+	// Default 100ms.
+	ExpiryInterval time.Duration
+	// Limits bound what one connection may send. Zero fields take
+	// resp.DefaultLimits.
+	Limits resp.Limits
+	// Registerer receives the shard's metrics. Nil means a private registry.
+	Registerer prometheus.Registerer
+	// Logger receives operational events. Nil means slog.Default().
+	Logger *slog.Logger
+}
