@@ -1,0 +1,232 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/shardis/shardis/configs"
+	"github.com/shardis/shardis/metrics"
+	"github.com/shardis/shardis/proxy"
+	"github.com/shardis/shardis/shard"
+)
+
+// devReadyTimeout bounds how long `shardis dev` waits for its proxy to answer.
+const devReadyTimeout = 30 * time.Second
+
+func devCommand() subcommand {
+	c := subcommand{
+		name:    "dev",
+		summary: "run a whole cluster (shards and a proxy) in one process, for development",
+		about: `Runs a development cluster in one process: --shards shards on free loopback
+ports and one proxy on --addr, with the metrics of every component on
+--metrics-addr (labelled node="shard-1", node="proxy", ...). Data goes to a
+temporary directory removed on exit unless --data-dir is given. Stop it with
+Ctrl-C (SIGINT) or SIGTERM.`,
+		flags: func() *flag.FlagSet {
+			f := configs.DefaultDevFile()
+			var config string
+			return roleFlags("dev", &f, (*configs.DevFile).RegisterFlags, &config)
+		},
+	}
+	c.run = func(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+		f, code, ok := parseRole(c, args, stdout, stderr,
+			configs.DefaultDevFile, configs.LoadDevFile, (*configs.DevFile).RegisterFlags)
+		if !ok {
+			return code
+		}
+		return runDev(ctx, f, stdout, stderr)
+	}
+	return c
+}
+
+// devCluster is what runDev started, closed in reverse order.
+type devCluster struct {
+	log     *slog.Logger
+	web     *httpServer
+	shards  []*shard.Server
+	proxy   *proxy.Proxy
+	tempDir string // removed on close
+}
+
+func (d *devCluster) close() {
+	if d.proxy != nil {
+		if err := d.proxy.Close(); err != nil {
+			d.log.Error("proxy close", "err", err)
+		}
+	}
+	for i := len(d.shards) - 1; i >= 0; i-- {
+		if err := d.shards[i].Close(); err != nil {
+			d.log.Error("shard close", "node", configs.DevShardID(i), "err", err)
+		}
+	}
+	if d.web != nil {
+		d.web.close()
+	}
+	if d.tempDir != "" {
+		if err := os.RemoveAll(d.tempDir); err != nil {
+			d.log.Error("remove data dir", "dir", d.tempDir, "err", err)
+		}
+	}
+}
+
+func runDev(ctx context.Context, f configs.DevFile, stdout, stderr io.Writer) int {
+	fail := func(format string, a ...any) int {
+		fmt.Fprintf(stderr, "shardis dev: "+format+"\n", a...)
+		return exitFailure
+	}
+	d := &devCluster{log: newLogger(stderr, f.LogLevel)}
+	defer d.close()
+
+	// Ports first: a taken port should fail before anything is created.
+	ln, err := net.Listen("tcp", f.Addr)
+	if err != nil {
+		return fail("%s", listenError("client", f.Addr, "addr", err))
+	}
+	_ = ln.Close()
+	if f.MetricsAddr != "" {
+		if d.web, err = listenHTTP(f.MetricsAddr); err != nil {
+			return fail("%s", listenError("metrics", f.MetricsAddr, "metrics-addr", err))
+		}
+	}
+
+	dataDir := f.DataDir
+	switch {
+	case dataDir != "":
+		if err := os.MkdirAll(dataDir, 0o755); err != nil {
+			return fail("data dir: %v", err)
+		}
+	case !f.Memory:
+		if dataDir, err = os.MkdirTemp("", "shardis-dev-"); err != nil {
+			return fail("data dir: %v", err)
+		}
+		d.tempDir = dataDir
+	}
+
+	// One registry for the whole process: each component's series carry a
+	// node label, and the Go/process collectors are registered once.
+	reg := metrics.NewRegistry()
+	var backends []proxy.Backend
+	for i := range f.Shards {
+		cfg := f.ShardConfig(i, dataDir)
+		cfg.Registerer = prometheus.WrapRegistererWith(prometheus.Labels{"node": cfg.ID}, reg)
+		cfg.Logger = d.log.With("node", cfg.ID)
+		if cfg.DataDir != "" {
+			if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
+				return fail("%s: data dir: %v", cfg.ID, err)
+			}
+		}
+		s, err := shard.New(cfg)
+		if err != nil {
+			return fail("%s: %v", cfg.ID, err)
+		}
+		if err := s.Start(); err != nil {
+			_ = s.Close()
+			return fail("%s: %v", cfg.ID, err)
+		}
+		d.shards = append(d.shards, s)
+		backends = append(backends, proxy.Backend{ID: cfg.ID, Addr: s.Addr()})
+	}
+
+	pcfg := f.ProxyConfig(backends)
+	pcfg.Registerer = prometheus.WrapRegistererWith(prometheus.Labels{"node": "proxy"}, reg)
+	pcfg.Logger = d.log.With("node", "proxy")
+	p, err := proxy.New(pcfg)
+	if err != nil {
+		return fail("proxy: %v", err)
+	}
+	if err := p.Start(); err != nil {
+		_ = p.Close()
+		return fail("%s", listenError("client", f.Addr, "addr", err))
+	}
+	d.proxy = p
+	if d.web != nil {
+		d.web.serve(reg, d.log)
+	}
+
+	if err := waitServing(ctx, p.Addr(), devReadyTimeout); err != nil {
+		if ctx.Err() != nil {
+			return exitOK // stopped while starting
+		}
+		return fail("proxy on %s did not answer: %v", p.Addr(), err)
+	}
+	printReady(stdout, f, p.Addr(), d, dataDir)
+
+	<-ctx.Done()
+	d.log.Info("stopping dev cluster")
+	return exitOK
+}
+
+func printReady(w io.Writer, f configs.DevFile, addr string, d *devCluster, dataDir string) {
+	host, port, _ := net.SplitHostPort(addr)
+	cli := "redis-cli -p " + port
+	if host != "127.0.0.1" && host != "localhost" && host != "::1" {
+		cli = "redis-cli -h " + host + " -p " + port
+	}
+	if f.Password != "" {
+		cli += " --askpass"
+	}
+	fmt.Fprintf(w, "Shardis is ready: %s\n", cli)
+	fmt.Fprintf(w, "  clients:  %s (%d shards, %d partitions)\n", addr, f.Shards, f.Partitions)
+	if d.web != nil {
+		fmt.Fprintf(w, "  metrics:  http://%s/metrics\n", d.web.addr())
+	}
+	switch {
+	case d.tempDir != "":
+		fmt.Fprintf(w, "  data dir: %s (temporary, removed on exit)\n", dataDir)
+	case dataDir != "":
+		fmt.Fprintf(w, "  data dir: %s (kept on exit)\n", dataDir)
+	default:
+		fmt.Fprintf(w, "  data dir: none (in memory)\n")
+	}
+	fmt.Fprintln(w, "Press Ctrl-C to stop.")
+}
+
+// waitServing polls addr with PING until any RESP reply comes back (an
+// error reply such as NOAUTH also proves the proxy serves).
+func waitServing(ctx context.Context, addr string, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	var last error
+	for {
+		if last = pingOnce(ctx, addr); last == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%w (last: %v)", ctx.Err(), last)
+		case <-tick.C:
+		}
+	}
+}
+
+func pingOnce(ctx context.Context, addr string) error {
+	var dialer net.Dialer
+	conn, err := dialer.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(time.Second))
+	if _, err := io.WriteString(conn, "*1\r\n$4\r\nPING\r\n"); err != nil {
+		return err
+	}
+	line, err := bufio.NewReader(conn).ReadString('\n')
+	if err != nil {
+		return err
+	}
+	if line[0] != '+' && line[0] != '-' {
+		return fmt.Errorf("unexpected reply %q", line)
+	}
+	return nil
+}

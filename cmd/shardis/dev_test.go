@@ -1,0 +1,253 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// syncBuffer is a bytes.Buffer safe for one writer and concurrent readers.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// readyInfo is what `shardis dev` prints once it serves.
+type readyInfo struct {
+	clientAddr, metricsURL, dataDir string
+}
+
+var (
+	clientsRe = regexp.MustCompile(`(?m)^  clients:  (\S+) `)
+	metricsRe = regexp.MustCompile(`(?m)^  metrics:  (\S+)$`)
+	dataDirRe = regexp.MustCompile(`(?m)^  data dir: (\S+) \(`)
+)
+
+func parseReady(out string) (readyInfo, bool) {
+	if !strings.Contains(out, "Press Ctrl-C to stop.") {
+		return readyInfo{}, false
+	}
+	var r readyInfo
+	if m := clientsRe.FindStringSubmatch(out); m != nil {
+		r.clientAddr = m[1]
+	}
+	if m := metricsRe.FindStringSubmatch(out); m != nil {
+		r.metricsURL = m[1]
+	}
+	if m := dataDirRe.FindStringSubmatch(out); m != nil {
+		r.dataDir = m[1]
+	}
+	return r, true
+}
+
+// exerciseCluster writes and reads through the proxy with go-redis (RESP2)
+// and scrapes the cluster's metrics.
+func exerciseCluster(t *testing.T, r readyInfo) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	rdb := redis.NewClient(&redis.Options{Addr: r.clientAddr, Protocol: 2})
+	defer rdb.Close()
+	for _, k := range []string{"a", "b", "{user1}:name", "key:42"} {
+		if err := rdb.Set(ctx, k, "v-"+k, 0).Err(); err != nil {
+			t.Fatalf("SET %s: %v", k, err)
+		}
+	}
+	for _, k := range []string{"a", "b", "{user1}:name", "key:42"} {
+		got, err := rdb.Get(ctx, k).Result()
+		if err != nil || got != "v-"+k {
+			t.Errorf("GET %s = %q, %v", k, got, err)
+		}
+	}
+
+	body := httpGet(t, r.metricsURL)
+	for _, w := range []string{`node="proxy"`, `node="shard-1"`, `node="shard-2"`, "go_goroutines "} {
+		if !strings.Contains(body, w) {
+			t.Errorf("metrics lack %q", w)
+		}
+	}
+	if n := strings.Count(body, "\ngo_goroutines "); n != 1 {
+		t.Errorf("go_goroutines appears %d times, want once (Go collector registered once)", n)
+	}
+	if h := httpGet(t, strings.TrimSuffix(r.metricsURL, "/metrics")+"/healthz"); !strings.Contains(h, "ok") {
+		t.Errorf("healthz %q", h)
+	}
+}
+
+func httpGet(t *testing.T, url string) string {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("GET %s: %d %v", url, resp.StatusCode, err)
+	}
+	return string(b)
+}
+
+func waitFor(t *testing.T, what string, timeout time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func TestDevInProcess(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var stdout, stderr syncBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"dev", "--addr", "127.0.0.1:0", "--metrics-addr", "127.0.0.1:0",
+			"--partitions", "16", "--log-level", "warn"}, &stdout, &stderr)
+	}()
+	var r readyInfo
+	waitFor(t, "dev to be ready", 30*time.Second, func() bool {
+		select {
+		case code := <-done:
+			t.Fatalf("dev exited %d early: %s", code, stderr.String())
+		default:
+		}
+		var ok bool
+		r, ok = parseReady(stdout.String())
+		return ok
+	})
+	if !strings.HasPrefix(stdout.String(), "Shardis is ready: redis-cli -p ") {
+		t.Errorf("banner: %q", stdout.String())
+	}
+	if r.dataDir == "" {
+		t.Fatalf("no data dir in %q", stdout.String())
+	}
+	if _, err := os.Stat(filepath.Join(r.dataDir, "shard-1")); err != nil {
+		t.Errorf("shard data dir: %v", err)
+	}
+	exerciseCluster(t, r)
+	cancel()
+	select {
+	case code := <-done:
+		if code != 0 {
+			t.Errorf("exit %d: %s", code, stderr.String())
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("dev did not stop")
+	}
+	if _, err := os.Stat(r.dataDir); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("temporary data dir %s not removed: %v", r.dataDir, err)
+	}
+}
+
+func TestDevKeepsGivenDataDir(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var stdout, stderr syncBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"dev", "--addr", "127.0.0.1:0", "--metrics-addr", "", "--shards", "2",
+			"--partitions", "8", "--data-dir", dir, "--log-level", "error"}, &stdout, &stderr)
+	}()
+	waitFor(t, "dev to be ready", 30*time.Second, func() bool {
+		_, ok := parseReady(stdout.String())
+		return ok
+	})
+	if !strings.Contains(stdout.String(), "data dir: "+dir+" (kept on exit)") || strings.Contains(stdout.String(), "metrics:") {
+		t.Errorf("banner: %q", stdout.String())
+	}
+	cancel()
+	if code := <-done; code != 0 {
+		t.Errorf("exit %d: %s", code, stderr.String())
+	}
+	for _, sub := range []string{"shard-1", "shard-2"} {
+		if _, err := os.Stat(filepath.Join(dir, sub)); err != nil {
+			t.Errorf("%s: %v", sub, err)
+		}
+	}
+}
+
+// TestDevBinary builds the binary and runs `shardis dev` as a real process:
+// clients reach it, /metrics answers, and SIGTERM stops it with exit 0.
+func TestDevBinary(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "shardis")
+	build := exec.Command("go", "build", "-o", bin, ".")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	cmd := exec.Command(bin, "dev", "--addr", "127.0.0.1:0", "--metrics-addr", "127.0.0.1:0", "--partitions", "16")
+	var stderr syncBuffer
+	cmd.Stderr = &stderr
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	var out syncBuffer
+	go func() {
+		_, _ = io.Copy(&out, bufio.NewReader(stdout))
+		exited <- cmd.Wait()
+	}()
+	defer func() {
+		if cmd.ProcessState == nil {
+			_ = cmd.Process.Kill()
+			<-exited
+		}
+	}()
+
+	var r readyInfo
+	waitFor(t, "shardis dev to print its banner", 30*time.Second, func() bool {
+		var ok bool
+		r, ok = parseReady(out.String())
+		return ok
+	})
+	exerciseCluster(t, r)
+
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-exited:
+		if err != nil {
+			t.Errorf("exit after SIGTERM: %v\nstderr:\n%s", err, stderr.String())
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatalf("no exit after SIGTERM\nstderr:\n%s", stderr.String())
+	}
+	if _, err := os.Stat(r.dataDir); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("temporary data dir %s not removed: %v", r.dataDir, err)
+	}
+}
