@@ -264,17 +264,27 @@ func (c *backendConn) writeLoop(conn net.Conn, breakConn func(), broken <-chan s
 		}
 		for {
 			// pending has room for MaxPipeline requests: a full pending
-			// queue is the back-pressure that stops us writing more.
+			// queue is the back-pressure that stops us writing more. What
+			// is buffered must reach the shard first, or its replies (the
+			// only thing that drains pending) would never come.
 			select {
 			case c.pending <- r:
-				c.inflight.Inc()
-			case <-broken:
-				c.fail(r, errShardDown)
-				return false
-			case <-c.quit:
-				c.fail(r, errShardDown)
-				return true
+			default:
+				if !c.flush(conn, w, breakConn) {
+					c.fail(r, errShardDown)
+					return false
+				}
+				select {
+				case c.pending <- r:
+				case <-broken:
+					c.fail(r, errShardDown)
+					return false
+				case <-c.quit:
+					c.fail(r, errShardDown)
+					return true
+				}
 			}
+			c.inflight.Inc()
 			if _, err := w.Write(r.cmd); err != nil {
 				breakConn()
 				return false
@@ -286,13 +296,23 @@ func (c *backendConn) writeLoop(conn net.Conn, breakConn func(), broken <-chan s
 			}
 			break
 		}
-		_ = conn.SetWriteDeadline(time.Now().Add(c.timeout))
-		if err := w.Flush(); err != nil {
-			c.logger.Warn("shard write failed", "shard", c.shardID, "err", err)
-			breakConn()
+		if !c.flush(conn, w, breakConn) {
 			return false
 		}
 	}
+}
+
+func (c *backendConn) flush(conn net.Conn, w *bufio.Writer, breakConn func()) bool {
+	if w.Buffered() == 0 {
+		return true
+	}
+	_ = conn.SetWriteDeadline(time.Now().Add(c.timeout))
+	if err := w.Flush(); err != nil {
+		c.logger.Warn("shard write failed", "shard", c.shardID, "err", err)
+		breakConn()
+		return false
+	}
+	return true
 }
 
 // readLoop reads one reply per pending request. A reply must arrive within

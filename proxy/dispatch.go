@@ -145,6 +145,9 @@ func (p *Proxy) dispatch(cl *client, args [][]byte, earlier []*reply) *reply {
 	case "del", "unlink", "exists", "touch":
 		r = p.splitKeys(args, 1, sumInts)
 	case "mset":
+		if len(args)%2 == 0 {
+			return errorReply(name, start, resp.WrongArgs(name))
+		}
 		r = p.splitKeys(args, 2, allOK)
 	default:
 		r = p.forward(cmd, args)

@@ -54,7 +54,10 @@ func done(b []byte) *reply { return &reply{out: b} }
 
 func errReply(msg string) *reply { return done(resp.AppendError(nil, msg)) }
 
-func cmdPing(_ *Proxy, cl *client, args [][]byte, _ []*reply) *reply {
+func cmdPing(_ *Proxy, _ *client, args [][]byte, _ []*reply) *reply {
+	if len(args) > 2 {
+		return errReply(resp.WrongArgs("ping"))
+	}
 	if len(args) == 2 {
 		return done(resp.AppendBulk(nil, args[1]))
 	}
@@ -277,7 +280,7 @@ func cmdCommand(_ *Proxy, cl *client, args [][]byte, _ []*reply) *reply {
 		b := resp.AppendArrayHeader(nil, len(cmds))
 		for _, c := range cmds {
 			if c == nil {
-				b = resp.AppendNullArray(b, cl.proto)
+				b = resp.AppendNull(b, cl.proto)
 				continue
 			}
 			b = resp.AppendCommandInfo(b, c, cl.proto)
@@ -447,9 +450,12 @@ func cmdRandomKey(p *Proxy, cl *client, _ [][]byte, earlier []*reply) *reply {
 	return done(resp.AppendNull(nil, cl.proto))
 }
 
-// scanBudget bounds the shard round trips of one SCAN call, so a sparse
-// MATCH over a large keyspace answers with a partial page (as Redis does)
-// instead of walking everything at once.
+// scanBudget bounds how many partitions one SCAN call may leave half-read
+// (each such call examined a full COUNT of keys), so a sparse MATCH over a
+// large keyspace answers with a partial page, as Redis does, instead of
+// walking everything at once. Partitions read to their end are not counted:
+// there are at most P of them, and an empty keyspace then answers cursor 0
+// in one call, as Redis does.
 const scanBudget = 32
 
 // cmdScan walks the keyspace partition by partition. The cursor is
@@ -457,13 +463,9 @@ const scanBudget = 32
 // order; the shard resumes from h, so the walk needs no server-side state
 // and returns every key present for the whole walk at least once.
 func cmdScan(p *Proxy, cl *client, args [][]byte, earlier []*reply) *reply {
-	cursor, err := strconv.ParseUint(string(args[1]), 10, 64)
-	if err != nil {
-		if n, err2 := strconv.ParseInt(string(args[1]), 10, 64); err2 == nil && n < 0 {
-			cursor = uint64(n) // Redis reads a negative cursor as unsigned
-		} else {
-			return errReply("ERR invalid cursor")
-		}
+	cursor, ok := parseCursor(args[1])
+	if !ok {
+		return errReply("ERR invalid cursor")
 	}
 	count := int64(10)
 	var match, typ []byte
@@ -494,7 +496,7 @@ func cmdScan(p *Proxy, cl *client, args [][]byte, earlier []*reply) *reply {
 	rt := p.route.Load()
 	part, h := int(cursor>>32), cursor&0xffffffff
 	var keys []resp.Value
-	for calls := 0; part < p.cfg.Partitions && int64(len(keys)) < count && calls < scanBudget; calls++ {
+	for partial := 0; part < p.cfg.Partitions && int64(len(keys)) < count && partial < scanBudget; {
 		sargs := [][]byte{[]byte("SHARDIS.SCAN"), []byte(strconv.Itoa(part)),
 			[]byte(strconv.FormatUint(h, 10)), []byte(strconv.FormatInt(count-int64(len(keys)), 10))}
 		if match != nil {
@@ -524,6 +526,7 @@ func cmdScan(p *Proxy, cl *client, args [][]byte, earlier []*reply) *reply {
 			part, h = part+1, 0
 		} else {
 			h = uint64(next)
+			partial++
 		}
 	}
 	next := uint64(part)<<32 | h
@@ -534,6 +537,30 @@ func cmdScan(p *Proxy, cl *client, args [][]byte, earlier []*reply) *reply {
 	b = resp.AppendBulkString(b, strconv.FormatUint(next, 10))
 	b = resp.AppendValue(b, resp.Value{Kind: resp.KindArray, Elems: keys}, cl.proto)
 	return done(b)
+}
+
+// parseCursor reads a SCAN cursor the way Redis does (strtoul): an empty
+// string is 0, a sign is allowed and a negative value wraps around.
+func parseCursor(b []byte) (uint64, bool) {
+	if len(b) == 0 {
+		return 0, true
+	}
+	neg := false
+	if b[0] == '+' || b[0] == '-' {
+		neg = b[0] == '-'
+		b = b[1:]
+		if len(b) == 0 {
+			return 0, false
+		}
+	}
+	n, err := strconv.ParseUint(string(b), 10, 64)
+	if err != nil {
+		return 0, false
+	}
+	if neg {
+		n = -n
+	}
+	return n, true
 }
 
 // cmdInfo answers in Redis's INFO format. The keyspace section sums every
