@@ -55,18 +55,23 @@ func Slot(key []byte) uint16 {
 }
 
 // PartitionOfSlot returns the partition that owns slot when the cluster has
-// partitions partitions. Each partition owns one contiguous range of slots,
-// so the answer to CLUSTER SLOTS stays one range per partition.
+// partitions partitions (at least 1). Each partition owns one contiguous
+// range of slots, so the answer to CLUSTER SLOTS stays one range per
+// partition.
 func PartitionOfSlot(slot uint16, partitions int) int {
 	return int(slot) * partitions / Slots
 }
 
-// Partition returns the partition of key among partitions partitions.
+// Partition returns the partition of key among partitions partitions (at
+// least 1). It does not allocate.
 func Partition(key []byte, partitions int) int {
 	return PartitionOfSlot(Slot(key), partitions)
 }
 
-// SlotRange returns the first and last slot (inclusive) owned by partition p.
+// SlotRange returns the first and last slot (inclusive) owned by partition
+// p, 0 <= p < partitions. The ranges of partitions 0, 1, … are adjacent and
+// cover all slots; with more partitions than Slots some would own none
+// (first > last), so partition counts should not exceed Slots.
 func SlotRange(p, partitions int) (first, last uint16) {
 	lo := (p*Slots + partitions - 1) / partitions
 	hi := ((p+1)*Slots+partitions-1)/partitions - 1
