@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"strconv"
 	"sync"
 	"time"
 
@@ -376,5 +375,3 @@ func (p *shardPool) close() {
 		c.close()
 	}
 }
-
-func itoa(n int) string { return strconv.Itoa(n) }

@@ -1,7 +1,6 @@
 package proxy
 
 import (
-	"strings"
 	"time"
 
 	"github.com/tidwall/redcon"
@@ -283,6 +282,3 @@ func allOK(_ *keyGroups, reqs []*request, _ int, dst []byte) []byte {
 	}
 	return resp.AppendSimple(dst, "OK")
 }
-
-// lower returns s lower-cased as a string (for small option words).
-func lower(b []byte) string { return strings.ToLower(string(b)) }

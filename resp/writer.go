@@ -117,7 +117,7 @@ func AppendSetHeader(dst []byte, n int, proto int) []byte {
 // gets a double (,1.1000000000000001); RESP2 gets the same text as a bulk string.
 //
 // INCRBYFLOAT does not use this: its reply is a bulk string in both protocols, computed
-// and formatted in long double; see IncrByFloat.
+// and formatted in long double by the shard.
 func AppendDouble(dst []byte, f float64, proto int) []byte {
 	var buf [32]byte
 	txt := appendDoubleText(buf[:0], f)

@@ -79,31 +79,6 @@ func TestEncoders(t *testing.T) {
 	}
 }
 
-func TestIncrByFloat(t *testing.T) {
-	// Replies of redis-server 7.0.15 to SET x <cur>; INCRBYFLOAT x <incr>.
-	tests := []struct{ cur, incr, want, err string }{
-		{"0.1", "0.2", "0.3", ""},
-		{"10.5", "0.1", "10.6", ""},
-		{"1.1", "2.2", "3.3", ""},
-		{"1e20", "0", "100000000000000000000", ""},
-		{"5.0e3", "2.0e2", "5200", ""},
-		{"-1", "1", "0", ""},
-		{"abc", "1", "", ErrNotFloat},
-		{"1", " 1", "", ErrNotFloat},
-		{"1", "nan", "", ErrNotFloat},
-		{"1", "inf", "", ErrNaNOrInf},
-	}
-	for _, tt := range tests {
-		got, err := IncrByFloat([]byte(tt.cur), []byte(tt.incr))
-		if got != tt.want || err != tt.err {
-			t.Errorf("IncrByFloat(%q, %q) = %q, %q; want %q, %q", tt.cur, tt.incr, got, err, tt.want, tt.err)
-		}
-	}
-	if got, _ := IncrByFloat(nil, []byte("2.5")); got != "2.5" {
-		t.Errorf("missing key: got %q", got)
-	}
-}
-
 func TestEncodersDoNotAllocate(t *testing.T) {
 	dst := make([]byte, 0, 1024)
 	payload := []byte("hello world")

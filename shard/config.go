@@ -32,7 +32,8 @@ type Config struct {
 	// InMemory keeps every partition in memory (BuntDB ":memory:"); nothing
 	// survives a restart.
 	InMemory bool
-	// Partitions is the cluster's fixed partition count (a power of two).
+	// Partitions is the cluster's fixed partition count (a power of two,
+	// at most 16384: a partition is a non-empty range of slots).
 	// It is recorded in DataDir on first start; a shard refuses to open a
 	// data dir created with a different count.
 	Partitions int

@@ -1,0 +1,310 @@
+package shard
+
+import (
+	"math"
+	"math/rand/v2"
+
+	"github.com/tidwall/btree"
+	"github.com/tidwall/buntdb"
+
+	"github.com/shardis/shardis/resp"
+)
+
+// Internal commands, sent by proxies only. Their replies are fixed formats
+// the proxy parses:
+//
+//	SHARDIS.HELLO                     *2 $id :partitions
+//	SHARDIS.SCAN p cursor count [MATCH pat] [TYPE t]
+//	                                  *2 :next *N $key…  (next -1: partition done)
+//	SHARDIS.KEYS pattern              *N $key…
+//	SHARDIS.DBSIZE                    :keys (expired keys not yet reaped included)
+//	SHARDIS.FLUSH                     +OK
+//	SHARDIS.RANDOMKEY                 $key or $-1
+//	SHARDIS.STATS                     *2 :keys :keys-with-expiry
+var internalCommands = []command{
+	{name: "shardis.hello", fn: cmdHello, arity: 1},
+	{name: "shardis.scan", fn: cmdScan, arity: -4},
+	{name: "shardis.keys", fn: cmdKeys, arity: 2},
+	{name: "shardis.dbsize", fn: cmdDBSize, arity: 1},
+	{name: "shardis.flush", fn: cmdFlush, arity: 1},
+	{name: "shardis.randomkey", fn: cmdRandomKey, arity: 1},
+	{name: "shardis.stats", fn: cmdStats, arity: 1},
+}
+
+// Error replies of internal commands (never seen by clients as such).
+const (
+	errInvalidPartition = "ERR invalid partition"
+	errInvalidCursor    = "ERR invalid cursor"
+)
+
+func cmdHello(s *Server, c *conn, args [][]byte, now int64) {
+	c.WriteArray(2)
+	c.WriteBulkString(s.cfg.ID)
+	c.WriteInt(s.cfg.Partitions)
+}
+
+// scanArgs is a parsed SHARDIS.SCAN.
+type scanArgs struct {
+	pid    int
+	cursor uint32
+	count  int
+	match  []byte // nil: every key
+	typ    []byte // nil: every type
+}
+
+func (s *Server) parseScan(args [][]byte) (scanArgs, string) {
+	var a scanArgs
+	p, ok := parseInt(args[1])
+	if !ok || p < 0 || p >= int64(s.cfg.Partitions) {
+		return a, errInvalidPartition
+	}
+	a.pid = int(p)
+	cur, ok := parseInt(args[2])
+	if !ok || cur < 0 || cur > math.MaxUint32 {
+		return a, errInvalidCursor
+	}
+	a.cursor = uint32(cur)
+	n, ok := parseInt(args[3])
+	if !ok {
+		return a, resp.ErrNotInteger
+	}
+	if n < 1 {
+		return a, resp.ErrSyntax
+	}
+	a.count = int(min(n, math.MaxInt32))
+	for j := 4; j < len(args); j += 2 {
+		if j+1 >= len(args) {
+			return a, resp.ErrSyntax
+		}
+		switch {
+		case equalFold(args[j], "match"):
+			a.match = args[j+1]
+		case equalFold(args[j], "type"):
+			a.typ = args[j+1]
+		default:
+			return a, resp.ErrSyntax
+		}
+	}
+	return a, ""
+}
+
+// scanPartition returns the next batch of keys of a partition in hash
+// order from cursor: about count records, extended so that every record of
+// the last hash is in the same batch, which makes the next hash a complete
+// cursor. next is -1 when the partition is exhausted. Filters apply after
+// the batch is chosen, as in Redis.
+func (s *Server) scanPartition(a scanArgs, now int64) (next int64, keys []string, err error) {
+	next = -1
+	err = s.view(a.pid, now, func(t *txn) error {
+		if t.tx == nil {
+			return nil
+		}
+		visited := 0
+		var last uint32
+		return t.tx.AscendGreaterOrEqual("", hashPivot(a.cursor), func(sk, raw string) bool {
+			h, key, ok := splitStorageKey(sk)
+			if !ok {
+				return true
+			}
+			if visited >= a.count && h != last {
+				next = int64(h)
+				return false
+			}
+			visited++
+			last = h
+			r, err := decodeRecord(raw)
+			if err != nil || r.expired(now) {
+				return true
+			}
+			if a.typ != nil && !equalFold(a.typ, typeName(r.typ)) {
+				return true
+			}
+			if a.match != nil && !globMatch(a.match, []byte(key)) {
+				return true
+			}
+			keys = append(keys, key)
+			return true
+		})
+	})
+	return next, keys, err
+}
+
+func cmdScan(s *Server, c *conn, args [][]byte, now int64) {
+	a, msg := s.parseScan(args)
+	if msg != "" {
+		c.WriteError(msg)
+		return
+	}
+	next, keys, err := s.scanPartition(a, now)
+	if finish(c, err) {
+		return
+	}
+	c.WriteArray(2)
+	c.WriteInt64(next)
+	c.WriteArray(len(keys))
+	for _, k := range keys {
+		c.WriteBulkString(k)
+	}
+}
+
+func cmdKeys(s *Server, c *conn, args [][]byte, now int64) {
+	pattern := args[1]
+	all := len(pattern) == 1 && pattern[0] == '*'
+	var keys []string
+	for pid := range s.parts {
+		if s.parts[pid].Load() == nil {
+			continue
+		}
+		err := s.view(pid, now, func(t *txn) error {
+			return t.tx.Ascend("", func(sk, raw string) bool {
+				_, key, ok := splitStorageKey(sk)
+				if !ok || recordExpired(raw, now) {
+					return true
+				}
+				if all || globMatch(pattern, []byte(key)) {
+					keys = append(keys, key)
+				}
+				return true
+			})
+		})
+		if finish(c, err) {
+			return
+		}
+	}
+	c.WriteArray(len(keys))
+	for _, k := range keys {
+		c.WriteBulkString(k)
+	}
+}
+
+// recordExpired reports whether a stored value is past its expiry.
+func recordExpired(raw string, now int64) bool {
+	exp := recordExpiry(raw)
+	return exp != 0 && exp <= now
+}
+
+// dbsize is the number of records on the shard, expired ones not yet
+// reaped included, as Redis's DBSIZE counts them.
+func (s *Server) dbsize() (keys, expiring int64) {
+	for pid := range s.parts {
+		if p := s.parts[pid].Load(); p != nil {
+			keys += int64(p.keys())
+			expiring += p.expiring.Load()
+		}
+	}
+	return keys, expiring
+}
+
+func cmdDBSize(s *Server, c *conn, args [][]byte, now int64) {
+	n, _ := s.dbsize()
+	c.WriteInt64(n)
+}
+
+func cmdStats(s *Server, c *conn, args [][]byte, now int64) {
+	n, e := s.dbsize()
+	c.WriteArray(2)
+	c.WriteInt64(n)
+	c.WriteInt64(e)
+}
+
+func cmdFlush(s *Server, c *conn, args [][]byte, now int64) {
+	for pid := range s.parts {
+		p := s.parts[pid].Load()
+		if p == nil {
+			continue
+		}
+		p.mu.Lock()
+		err := p.db.Update(func(tx *buntdb.Tx) error { return tx.DeleteAll() })
+		if err == nil {
+			p.exps = btree.NewBTreeGOptions(expLess, btree.Options{NoLocks: true})
+			p.expiring.Store(0)
+		}
+		p.mu.Unlock()
+		if finish(c, err) {
+			return
+		}
+	}
+	c.WriteString("OK")
+}
+
+// randomKeyTries bounds the partitions tried by SHARDIS.RANDOMKEY before it
+// falls back to walking them all in order.
+const randomKeyTries = 8
+
+func cmdRandomKey(s *Server, c *conn, args [][]byte, now int64) {
+	key, ok, err := s.randomKey(now)
+	if finish(c, err) {
+		return
+	}
+	if !ok {
+		c.WriteNull()
+		return
+	}
+	c.WriteBulkString(key)
+}
+
+// randomKey picks a partition with probability proportional to its size,
+// then the first live key at or after a random hash (wrapping around).
+func (s *Server) randomKey(now int64) (string, bool, error) {
+	type sized struct {
+		pid int
+		n   int
+	}
+	var parts []sized
+	total := 0
+	for pid := range s.parts {
+		if p := s.parts[pid].Load(); p != nil {
+			if n := p.keys(); n > 0 {
+				parts = append(parts, sized{pid, n})
+				total += n
+			}
+		}
+	}
+	if total == 0 {
+		return "", false, nil
+	}
+	order := make([]int, 0, len(parts)+randomKeyTries)
+	for range randomKeyTries {
+		x := rand.IntN(total)
+		for _, p := range parts {
+			if x < p.n {
+				order = append(order, p.pid)
+				break
+			}
+			x -= p.n
+		}
+	}
+	for _, p := range parts {
+		order = append(order, p.pid)
+	}
+	for _, pid := range order {
+		key, ok, err := s.randomKeyIn(pid, rand.Uint32(), now)
+		if err != nil || ok {
+			return key, ok, err
+		}
+	}
+	return "", false, nil
+}
+
+func (s *Server) randomKeyIn(pid int, pivot uint32, now int64) (key string, found bool, err error) {
+	err = s.view(pid, now, func(t *txn) error {
+		if t.tx == nil {
+			return nil
+		}
+		pick := func(sk, raw string) bool {
+			if recordExpired(raw, now) {
+				return true
+			}
+			if _, k, ok := splitStorageKey(sk); ok {
+				key, found = k, true
+				return false
+			}
+			return true
+		}
+		if err := t.tx.AscendGreaterOrEqual("", hashPivot(pivot), pick); err != nil || found {
+			return err
+		}
+		return t.tx.AscendLessThan("", hashPivot(pivot), pick)
+	})
+	return key, found, err
+}
