@@ -39,7 +39,7 @@ func (p *Proxy) handle(conn redcon.Conn, first redcon.Command) {
 	cmds := append([]redcon.Command{first}, conn.ReadPipeline()...)
 	cl.last = time.Now()
 	replies := make([]*reply, len(cmds))
-	next := 0         // next command to dispatch
+	next := 0          // next command to dispatch
 	limit := len(cmds) // nothing after a QUIT is dispatched
 	w := redcon.BaseWriter(conn)
 	var out []byte
