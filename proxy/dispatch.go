@@ -24,8 +24,8 @@ type reply struct {
 
 // window bounds how many commands of one client are in flight at once, so a
 // client pipelining many large reads cannot make the proxy hold all their
-// replies at the same time.
-const window = 256
+// replies at the same time (64 replies of a 512 KiB value are 32 MiB).
+const window = 64
 
 // flushAt is the size of buffered replies after which they are written to
 // the client before the rest of its pipeline is answered.

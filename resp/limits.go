@@ -138,16 +138,19 @@ const (
 	maxCountLine = 22   // "*-9223372036854775808" + CR: longer count lines are invalid
 )
 
-// LimitedConn is the net.Conn returned by LimitConn. Its Read passes the client's bytes
-// through unchanged, with two exceptions that mirror Redis: empty multibulk commands
+// LimitedConn is the net.Conn returned by LimitConn. Its Read passes the client's
+// multibulk commands through unchanged and hands over each inline command rewritten as
+// the equivalent multibulk (split as Redis splits inline commands), with two exceptions
+// that mirror Redis: empty multibulk commands
 // ("*0\r\n", "*-1\r\n"), which Redis silently skips and redcon would reject, are dropped;
 // and on a violation it delivers the complete commands received before the offending one,
 // then writes Redis's protocol error to the client and fails the following Read, so the
 // server closes the connection after answering what came before. Writing that error from
 // Read assumes, as redcon does, that replies are written by the goroutine that reads.
 //
-// Memory is O(1) per connection: no input is buffered beyond the caller's read slice and
-// a multibulk count line of at most 22 bytes.
+// Memory per connection is bounded: beyond the caller's read slice it keeps at most one
+// inline line (MaxInlineLen), its rewrite, the rest of the read that followed it, and a
+// multibulk count line of at most 22 bytes.
 //
 // Where Redis is lenient in ways redcon is not (a bulk payload not followed by CRLF, a
 // CR followed by something other than LF in a header), the client gets "invalid bulk
@@ -172,7 +175,11 @@ type LimitedConn struct {
 	bad      bool
 	val      uint64
 
-	inlineCR bool // last inline byte was CR
+	inlineCR bool   // last inline byte was CR
+	iline    []byte // the inline line read so far (at most MaxInlineLen+1 bytes)
+	conv     []byte // a converted inline command not yet returned
+	carry    []byte // input read after a converted inline line, not yet processed
+	carryErr error  // the read error that came with carry
 
 	held  [maxCountLine + 2]byte // count line bytes not yet delivered
 	nheld int
@@ -199,6 +206,9 @@ func (c *LimitedConn) Read(p []byte) (int, error) {
 		c.pend = c.pend[n:]
 		return n, nil
 	}
+	if len(c.conv) > 0 {
+		return c.takeConv(p), nil
+	}
 	if len(p) < len(c.stage) {
 		n, err := c.read(c.stage[:])
 		m := copy(p, c.stage[:n])
@@ -215,7 +225,17 @@ func (c *LimitedConn) read(p []byte) (int, error) {
 	for {
 		h := copy(p, c.held[:c.nheld])
 		c.nheld = 0
-		n, err := c.Conn.Read(p[h:])
+		var n int
+		var err error
+		if len(c.carry) > 0 {
+			n = copy(p[h:], c.carry)
+			c.carry = c.carry[n:]
+			if len(c.carry) == 0 {
+				err, c.carryErr = c.carryErr, nil
+			}
+		} else {
+			n, err = c.Conn.Read(p[h:])
+		}
 		if n == 0 {
 			copy(c.held[:], p[:h])
 			c.nheld = h
@@ -225,12 +245,148 @@ func (c *LimitedConn) read(p []byte) (int, error) {
 			continue
 		}
 		w := c.process(p, h, h+n)
+		if len(c.carry) > 0 && err != nil {
+			c.carryErr, err = err, nil
+		}
 		if c.fail != nil && w == 0 {
 			return 0, c.failNow()
+		}
+		if w == 0 && len(c.conv) > 0 {
+			return c.takeConv(p), err
 		}
 		if w > 0 || err != nil {
 			return w, err
 		}
+	}
+}
+
+func (c *LimitedConn) takeConv(p []byte) int {
+	n := copy(p, c.conv)
+	c.conv = c.conv[n:]
+	return n
+}
+
+// appendInlineAsMultibulk splits an inline command line into arguments the
+// way Redis's sdssplitargs does (whitespace separates; "double quotes" take
+// \xHH, \n, \r, \t, \b, \a and \<any> escapes; 'single quotes' take \';
+// a closing quote must be followed by a space or the end) and appends it as
+// a RESP multibulk of nargs arguments, the longest of longest bytes. An
+// empty line appends nothing; unbalanced quotes return ok false.
+func appendInlineAsMultibulk(dst, line []byte) (out []byte, nargs, longest int, ok bool) {
+	// Redis reads the line as a C string and never sees past a NUL (it
+	// then waits forever for a newline); the part before the NUL is taken.
+	if z := bytes.IndexByte(line, 0); z >= 0 {
+		line = line[:z]
+	}
+	var args [][2]int // arguments as [start, end) into buf
+	var buf []byte
+	i := 0
+	for {
+		for i < len(line) && isSpace(line[i]) {
+			i++
+		}
+		if i == len(line) {
+			break
+		}
+		start := len(buf)
+		inDQ, inSQ := false, false
+	arg:
+		for ; ; i++ {
+			if i == len(line) {
+				if inDQ || inSQ {
+					return dst, 0, 0, false
+				}
+				break
+			}
+			b := line[i]
+			switch {
+			case inDQ:
+				switch {
+				case b == '\\' && i+3 < len(line) && line[i+1] == 'x' && isHex(line[i+2]) && isHex(line[i+3]):
+					buf = append(buf, unhex(line[i+2])<<4|unhex(line[i+3]))
+					i += 3
+				case b == '\\' && i+1 < len(line):
+					i++
+					switch e := line[i]; e {
+					case 'n':
+						buf = append(buf, '\n')
+					case 'r':
+						buf = append(buf, '\r')
+					case 't':
+						buf = append(buf, '\t')
+					case 'b':
+						buf = append(buf, '\b')
+					case 'a':
+						buf = append(buf, '\a')
+					default:
+						buf = append(buf, e)
+					}
+				case b == '"':
+					if i+1 < len(line) && !isSpace(line[i+1]) {
+						return dst, 0, 0, false
+					}
+					i++
+					break arg
+				default:
+					buf = append(buf, b)
+				}
+			case inSQ:
+				switch {
+				case b == '\\' && i+1 < len(line) && line[i+1] == '\'':
+					buf = append(buf, '\'')
+					i++
+				case b == '\'':
+					if i+1 < len(line) && !isSpace(line[i+1]) {
+						return dst, 0, 0, false
+					}
+					i++
+					break arg
+				default:
+					buf = append(buf, b)
+				}
+			default:
+				switch b {
+				case ' ', '\n', '\r', '\t':
+					break arg
+				case '"':
+					inDQ = true
+				case '\'':
+					inSQ = true
+				default:
+					buf = append(buf, b)
+				}
+			}
+		}
+		args = append(args, [2]int{start, len(buf)})
+	}
+	if len(args) == 0 {
+		return dst, 0, 0, true
+	}
+	dst = AppendArrayHeader(dst, len(args))
+	for _, a := range args {
+		dst = AppendBulk(dst, buf[a[0]:a[1]])
+		longest = max(longest, a[1]-a[0])
+	}
+	return dst, len(args), longest, true
+}
+
+// isSpace is C's isspace in the C locale.
+func isSpace(b byte) bool {
+	return b == ' ' || b == '\t' || b == '\n' || b == '\v' || b == '\f' || b == '\r'
+}
+
+func isHex(b byte) bool {
+	return b >= '0' && b <= '9' || b >= 'a' && b <= 'f' || b >= 'A' && b <= 'F'
+}
+
+func unhex(b byte) byte {
+	switch {
+	case b >= '0' && b <= '9':
+		return b - '0'
+	case b >= 'a' && b <= 'f':
+		return b - 'a' + 10
+	default:
+		return b - 'A' + 10
 	}
 }
 
@@ -294,18 +450,35 @@ func (c *LimitedConn) process(p []byte, h, end int) int {
 				c.violate(ErrProtoInlineTooBig)
 				return cmdStart
 			}
-			w = move(p, w, i, chunk)
+			c.iline = append(c.iline, p[i:i+chunk]...)
 			i += chunk
 			c.cmdBytes += int64(chunk)
 			if j < 0 {
 				continue
 			}
-			p[w] = '\n'
-			w++
+			// The line is complete: hand redcon the same command as a
+			// multibulk (redcon's own inline parser allocates per word in
+			// proportion to the rest of the line, quadratic in the line),
+			// and keep the bytes after it for the following reads.
 			i++
 			c.st = stStart
-			cmdStart = w
-			continue
+			line := c.iline
+			if c.inlineCR {
+				line = line[:len(line)-1]
+			}
+			conv, nargs, longest, ok := appendInlineAsMultibulk(c.conv[:0], line)
+			c.iline = c.iline[:0]
+			if !ok {
+				c.violate(ErrProtoUnbalancedQuotes)
+				return cmdStart
+			}
+			if nargs > c.l.MaxArgs || int64(longest) > c.l.MaxBulkLen {
+				c.violate(ErrProtoInlineTooBig)
+				return cmdStart
+			}
+			c.conv = conv
+			c.carry = append(c.carry[:0], p[i:end]...)
+			return w
 		case stCount, stBulkLen:
 			if c.st == stBulkLen && c.first == 0 && b != '$' {
 				// redcon rejects this at once; so do we, before it can see the byte.

@@ -74,7 +74,10 @@ const validPipeline = "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$5\r\nv\r\n\r\n\r\n" +
 	"*0\r\n" + "*-1\r\n" + "*1\r\n$4\r\nPING\r\n"
 
 func TestLimitConnPassesValidPipelines(t *testing.T) {
-	want := strings.ReplaceAll(strings.ReplaceAll(validPipeline, "*0\r\n", ""), "*-1\r\n", "")
+	// Empty multibulks and empty lines are dropped; inline commands arrive as multibulk.
+	want := "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$5\r\nv\r\n\r\n\r\n" +
+		"*1\r\n$4\r\nPING\r\n" + "*3\r\n$3\r\nset\r\n$1\r\na\r\n$3\r\nb c\r\n" + "*1\r\n$4\r\nPING\r\n" +
+		"*2\r\n$3\r\nGET\r\n$0\r\n\r\n" + "*1\r\n$4\r\nPING\r\n"
 	for _, chunk := range []int{1, 2, 3, 5, 7, 64, 4096} {
 		for _, bufSize := range []int{1, 3, 100, 4096} {
 			got, written, err := readAllLimited(splitEvery(validPipeline, chunk), Limits{}, bufSize)
@@ -88,6 +91,7 @@ func TestLimitConnPassesValidPipelines(t *testing.T) {
 func TestLimitConnViolations(t *testing.T) {
 	small := Limits{MaxBulkLen: 10, MaxArgs: 3, MaxInlineLen: 20, MaxQueryBuffer: 30}
 	prefix := "*1\r\n$4\r\nPING\r\nPING\r\n"
+	delivered := "*1\r\n$4\r\nPING\r\n*1\r\n$4\r\nPING\r\n" // the inline PING arrives as multibulk
 	tests := []struct {
 		name  string
 		in    string
@@ -127,9 +131,9 @@ func TestLimitConnViolations(t *testing.T) {
 			got, written, err := readAllLimited(splitEvery(prefix+tt.in, chunk), tt.l, 1<<17)
 			// Split reads may already have delivered the start of the offending command,
 			// never all of it; read whole, it is not delivered at all.
-			rest, ok := strings.CutPrefix(got, prefix)
+			rest, ok := strings.CutPrefix(got, delivered)
 			if !ok || len(rest) >= len(tt.in) || !strings.HasPrefix(tt.in, rest) || (chunk > len(tt.in) && rest != "") {
-				t.Errorf("%s/%d: delivered %.60q, want %q", tt.name, chunk, got, prefix)
+				t.Errorf("%s/%d: delivered %.60q, want %q", tt.name, chunk, got, delivered)
 			}
 			wantOut := ""
 			if tt.reply != "" {
@@ -148,9 +152,10 @@ func TestLimitConnViolations(t *testing.T) {
 
 func TestLimitConnAtLimits(t *testing.T) {
 	l := Limits{MaxBulkLen: 10, MaxArgs: 3, MaxInlineLen: 20, MaxQueryBuffer: 60}
-	in := "*3\r\n$10\r\n0123456789\r\n$10\r\n0123456789\r\n$0\r\n\r\n" + "PING " + strings.Repeat("a", 15) + "\r\n"
+	in := "*3\r\n$10\r\n0123456789\r\n$10\r\n0123456789\r\n$0\r\n\r\n" + "PING " + strings.Repeat("a", 10) + " bbbb\r\n"
 	got, written, err := readAllLimited(splitEvery(in, 2), l, 4096)
-	if err != io.EOF || got != in || written != "" {
+	want := in[:strings.Index(in, "PING")] + "*3\r\n$4\r\nPING\r\n$10\r\n" + strings.Repeat("a", 10) + "\r\n$4\r\nbbbb\r\n"
+	if err != io.EOF || got != want || written != "" {
 		t.Fatalf("got %q, wrote %q, err %v", got, written, err)
 	}
 	// Authenticating lifts the unauthenticated limits.
@@ -247,7 +252,7 @@ func TestLimitListener(t *testing.T) {
 	if err != nil || line != "-"+ErrProtoBulkLen+"\r\n" {
 		t.Fatalf("reply %q, %v", line, err)
 	}
-	if got := <-done; got != "PING\r\n" {
+	if got := <-done; got != "*1\r\n$4\r\nPING\r\n" {
 		t.Fatalf("server read %q", got)
 	}
 }
@@ -262,5 +267,60 @@ func TestLimitsDefaultsAndValidate(t *testing.T) {
 	err := Limits{MaxBulkLen: -1, MaxArgs: -1, MaxInlineLen: -1, MaxQueryBuffer: -1}.Validate()
 	if err == nil || strings.Count(err.Error(), "\n") != 3 {
 		t.Fatalf("Validate: %v", err)
+	}
+}
+
+// TestInlineCommands checks that inline commands reach the server as the
+// multibulk Redis would have parsed them from the same line.
+func TestInlineCommands(t *testing.T) {
+	tests := []struct {
+		in   string
+		want []string // nil: nothing delivered
+		err  string
+	}{
+		{"PING\r\n", []string{"PING"}, ""},
+		{"PING\n", []string{"PING"}, ""},
+		{"  set  k   v \r\n", []string{"set", "k", "v"}, ""},
+		{"\r\n", nil, ""},
+		{"   \n", nil, ""},
+		{`set k "a b"` + "\r\n", []string{"set", "k", "a b"}, ""},
+		{`set k "\x41\x00\n\t\\\""` + "\r\n", []string{"set", "k", "A\x00\n\t\\\""}, ""},
+		{`set k 'it\'s'` + "\r\n", []string{"set", "k", "it's"}, ""},
+		{`set k 'a\nb'` + "\r\n", []string{"set", "k", `a\nb`}, ""},
+		{`set k "" ''` + "\r\n", []string{"set", "k", "", ""}, ""},
+		{`set k"v" x` + "\r\n", []string{"set", "kv", "x"}, ""},
+		{"set k v\x00w x\r\n", []string{"set", "k", "v"}, ""},
+		{"\x00set\r\n", nil, ""},
+		{`set k "v` + "\r\n", nil, ErrProtoUnbalancedQuotes},
+		{`set k "v"x` + "\r\n", nil, ErrProtoUnbalancedQuotes},
+		{`set k 'v` + "\r\n", nil, ErrProtoUnbalancedQuotes},
+	}
+	for _, tt := range tests {
+		for _, chunk := range []int{1, 4, 1 << 20} {
+			got, written, _ := readAllLimited(splitEvery(tt.in, chunk), Limits{}, 4096)
+			want := ""
+			if tt.want != nil {
+				args := make([][]byte, len(tt.want))
+				for i, a := range tt.want {
+					args[i] = []byte(a)
+				}
+				want = string(AppendCommand(nil, args...))
+			}
+			if got != want {
+				t.Errorf("%q/%d: delivered %q, want %q", tt.in, chunk, got, want)
+			}
+			wantOut := ""
+			if tt.err != "" {
+				wantOut = "-" + tt.err + "\r\n"
+			}
+			if written != wantOut {
+				t.Errorf("%q/%d: wrote %q, want %q", tt.in, chunk, written, wantOut)
+			}
+		}
+	}
+	// Too many arguments on one line count as a too big inline request.
+	_, written, _ := readAllLimited(splitEvery("a b c d\r\n", 3), Limits{MaxArgs: 3}, 4096)
+	if written != "-"+ErrProtoInlineTooBig+"\r\n" {
+		t.Errorf("4 inline args with MaxArgs 3: wrote %q", written)
 	}
 }

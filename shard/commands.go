@@ -96,7 +96,19 @@ func (s *Server) handle(rc redcon.Conn, cmd redcon.Command) {
 		e.fn(s, c, args, now)
 	}
 	s.metrics.Commands.Observe(e.name, !c.failed, time.Since(start))
+	// redcon flushes once per batch of pipelined commands; a batch of large
+	// replies to a reader that is slow to take them would otherwise all sit
+	// in memory at once.
+	if w := redcon.BaseWriter(rc); len(w.Buffer()) >= flushAt {
+		if err := w.Flush(); err != nil {
+			rc.Close()
+		}
+	}
 }
+
+// flushAt is the size of buffered replies after which they are written
+// before the rest of a batch is executed.
+const flushAt = 256 << 10
 
 // pid is the partition of a key.
 func (s *Server) pid(key []byte) int { return ring.Partition(key, s.cfg.Partitions) }
