@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/shardis/shardis/proxy"
 	"github.com/shardis/shardis/resp"
 	"github.com/shardis/shardis/shard"
@@ -31,6 +33,9 @@ type Options struct {
 	Limits resp.Limits
 	// Proxy, when non-nil, adjusts the proxy's config before it starts.
 	Proxy func(*proxy.Config)
+	// Registerer, when set, receives every component's metrics, each
+	// labelled node="shard-N" or node="proxy" (as `shardis dev` does).
+	Registerer prometheus.Registerer
 }
 
 // Cluster is a running test cluster.
@@ -69,6 +74,9 @@ func Start(t testing.TB, opt Options) *Cluster {
 			Partitions: opt.Partitions,
 			Logger:     logger,
 		}
+		if opt.Registerer != nil {
+			cfg.Registerer = prometheus.WrapRegistererWith(prometheus.Labels{"node": cfg.ID}, opt.Registerer)
+		}
 		s := startShard(t, cfg)
 		cfg.Addr = s.Addr() // a restart reuses the same port
 		c.configs = append(c.configs, cfg)
@@ -82,6 +90,9 @@ func Start(t testing.TB, opt Options) *Cluster {
 		Password:   opt.Password,
 		Limits:     opt.Limits,
 		Logger:     logger,
+	}
+	if opt.Registerer != nil {
+		pcfg.Registerer = prometheus.WrapRegistererWith(prometheus.Labels{"node": "proxy"}, opt.Registerer)
 	}
 	if opt.Proxy != nil {
 		opt.Proxy(&pcfg)
