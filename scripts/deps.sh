@@ -9,7 +9,11 @@ missing=()
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 command -v redis-cli >/dev/null 2>&1 || missing+=(redis-tools)
 command -v redis-benchmark >/dev/null 2>&1 || missing+=(redis-tools)
-python3 -c 'import redis' >/dev/null 2>&1 || missing+=(python3-redis)
+# The tests use the first python3 that can import redis, the system one
+# included, so a python3 earlier on PATH (a pyenv, a venv) does not matter.
+if ! python3 -c 'import redis' >/dev/null 2>&1 && ! /usr/bin/python3 -c 'import redis' >/dev/null 2>&1; then
+  missing+=(python3-redis)
+fi
 
 [ ${#missing[@]} -eq 0 ] && exit 0
 
