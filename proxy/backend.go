@@ -67,6 +67,12 @@ type backendConn struct {
 	pending chan *request
 	quit    chan struct{}
 	wg      sync.WaitGroup
+
+	// mu makes close wait for sends in progress, so that no request is
+	// queued after the last drain and left unanswered. closed is guarded
+	// by mu.
+	mu     sync.RWMutex
+	closed bool
 }
 
 func newBackendConn(b Backend, partitions int, cfg *Config, errs prometheus.Counter, inflight prometheus.Gauge) *backendConn {
@@ -90,6 +96,12 @@ func newBackendConn(b Backend, partitions int, cfg *Config, errs prometheus.Coun
 // send queues r. It never blocks past the backend timeout: when the queue
 // stays full that long the request fails.
 func (c *backendConn) send(r *request) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if c.closed {
+		c.fail(r, errShardDown)
+		return
+	}
 	select {
 	case c.in <- r:
 		return
@@ -112,8 +124,12 @@ func (c *backendConn) fail(r *request, cause error) {
 }
 
 func (c *backendConn) close() {
+	c.mu.Lock()
+	c.closed = true
+	c.mu.Unlock()
 	close(c.quit)
 	c.wg.Wait()
+	c.drain(errShardDown)
 }
 
 // run owns the connection: it dials, runs a session until the connection

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 
 	"github.com/shardis/shardis/resp"
 )
@@ -236,4 +237,70 @@ func BenchmarkBackendPipeline(b *testing.B) {
 			}
 		})
 	}
+}
+
+// TestCloseWithRequestsInFlight: closing the proxy while a shard is
+// stalled answers the waiting client instead of leaving it hanging, and
+// Close itself returns promptly.
+func TestCloseWithRequestsInFlight(t *testing.T) {
+	stall := make(chan struct{})
+	f := startFakeShard(t, stall)
+	defer close(stall)
+	p, err := New(Config{
+		Addr:           "127.0.0.1:0",
+		Shards:         []Backend{{ID: "s1", Addr: f.ln.Addr().String()}},
+		Partitions:     16,
+		BackendTimeout: time.Minute,
+		Logger:         slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Start(); err != nil {
+		t.Fatal(err)
+	}
+	c, err := net.Dial("tcp", p.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := c.Write(resp.AppendCommand(nil, []byte("GET"), []byte("k"))); err != nil {
+		t.Fatal(err)
+	}
+	// Wait until the request is in flight to the stalled shard.
+	deadline := time.Now().Add(5 * time.Second)
+	for testutilGauge(p) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("request never reached the shard")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	closed := make(chan struct{})
+	go func() {
+		_ = p.Close()
+		close(closed)
+	}()
+	select {
+	case <-closed:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Close hung with a request in flight")
+	}
+	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	buf := make([]byte, 256)
+	n, err := c.Read(buf)
+	if err == nil && n > 0 && buf[0] != '-' {
+		t.Fatalf("client got %q, want an error or a closed connection", buf[:n])
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		t.Fatal("client still waiting after Close")
+	}
+}
+
+func testutilGauge(p *Proxy) float64 {
+	m := &dto.Metric{}
+	if err := p.metrics.BackendPending.Write(m); err != nil {
+		return 0
+	}
+	return m.GetGauge().GetValue()
 }
