@@ -145,7 +145,7 @@ func (c *backendConn) run() {
 			if !c.failQueued(backoff) {
 				return
 			}
-			backoff = min(backoff*2, 2*time.Second)
+			backoff = min(backoff*2, 500*time.Millisecond)
 			continue
 		}
 		backoff = 50 * time.Millisecond
