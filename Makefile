@@ -9,7 +9,7 @@ STATICCHECK_VERSION := v0.8.2
 GOBIN     := $(shell $(GO) env GOPATH)/bin
 RUN_ARGS  ?=
 
-.PHONY: all build run test test-short deps lint vet fmt-check staticcheck fuzz clean
+.PHONY: all build run test test-short bench-smoke deps lint vet fmt-check staticcheck fuzz clean
 
 all: build
 
@@ -37,9 +37,14 @@ staticcheck:
 
 lint: fmt-check vet staticcheck
 
-## test: everything CI runs. Race detector on; fuzz targets run their seed corpus.
+## test: everything CI runs. Race detector on; fuzz targets run their seed
+## corpus; every Go benchmark runs once so none can rot.
 test: deps lint
 	$(GO) test -race -count=1 -timeout 15m ./...
+	$(MAKE) bench-smoke
+
+bench-smoke:
+	$(GO) test -run='^$$' -bench=. -benchtime=1x ./...
 
 ## test-short: unit tests only, no external programs needed.
 test-short:

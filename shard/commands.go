@@ -40,7 +40,7 @@ var commandTable = buildCommandTable()
 
 func buildCommandTable() map[string]*command {
 	t := make(map[string]*command)
-	for _, group := range [][]command{stringCommands, keyCommands, connCommands, internalCommands} {
+	for _, group := range [][]command{stringCommands, keyCommands, connCommands, internalCommands, replCommands} {
 		for i := range group {
 			e := group[i]
 			e.spec = resp.Lookup([]byte(e.name))
@@ -99,7 +99,7 @@ func (s *Server) handle(rc redcon.Conn, cmd redcon.Command) {
 	// redcon flushes once per batch of pipelined commands; a batch of large
 	// replies to a reader that is slow to take them would otherwise all sit
 	// in memory at once.
-	if w := redcon.BaseWriter(rc); len(w.Buffer()) >= flushAt {
+	if w := redcon.BaseWriter(rc); w != nil && len(w.Buffer()) >= flushAt {
 		if err := w.Flush(); err != nil {
 			rc.Close()
 		}

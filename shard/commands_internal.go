@@ -4,9 +4,6 @@ import (
 	"math"
 	"math/rand/v2"
 
-	"github.com/tidwall/btree"
-	"github.com/tidwall/buntdb"
-
 	"github.com/shardis/shardis/resp"
 )
 
@@ -209,18 +206,7 @@ func cmdStats(s *Server, c *conn, args [][]byte, now int64) {
 
 func cmdFlush(s *Server, c *conn, args [][]byte, now int64) {
 	for pid := range s.parts {
-		p := s.parts[pid].Load()
-		if p == nil {
-			continue
-		}
-		p.mu.Lock()
-		err := p.db.Update(func(tx *buntdb.Tx) error { return tx.DeleteAll() })
-		if err == nil {
-			p.exps = btree.NewBTreeGOptions(expLess, btree.Options{NoLocks: true})
-			p.expiring.Store(0)
-		}
-		p.mu.Unlock()
-		if finish(c, err) {
+		if finish(c, s.flushPartition(pid)) {
 			return
 		}
 	}

@@ -42,6 +42,10 @@ type Config struct {
 	// ExpiryInterval is how often expired keys are actively removed.
 	// Default 100ms.
 	ExpiryInterval time.Duration
+	// ReplLogSize is how many recent effects each partition keeps in
+	// memory for followers catching up without a snapshot (the logs of a
+	// shard are also bounded to about 256 MiB in all). Default DefaultReplLogSize.
+	ReplLogSize int
 	// Limits bound what one connection may send. Zero fields take
 	// resp.DefaultLimits.
 	Limits resp.Limits

@@ -50,6 +50,10 @@ type Server struct {
 	openCount atomic.Int64
 	closing   atomic.Bool
 
+	// effectsOff turns effect capture off, only so benchmarks can measure
+	// its cost; a shard never runs with it.
+	effectsOff bool
+
 	mu      sync.Mutex // guards srv, ln, addr, started, closed
 	srv     *redcon.Server
 	ln      net.Listener
@@ -130,6 +134,9 @@ func (c Config) validate() error {
 	case "", SyncAlways, SyncEverySec, SyncNo:
 	default:
 		errs = append(errs, fmt.Errorf("shard: Sync (%q) must be %q, %q or %q", c.Sync, SyncAlways, SyncEverySec, SyncNo))
+	}
+	if c.ReplLogSize < 0 {
+		errs = append(errs, fmt.Errorf("shard: ReplLogSize (%d) must not be negative", c.ReplLogSize))
 	}
 	if c.ExpiryInterval < 0 {
 		errs = append(errs, fmt.Errorf("shard: ExpiryInterval (%s) must not be negative", c.ExpiryInterval))

@@ -65,6 +65,13 @@ type partition struct {
 	version uint64                  // last version assigned; guarded by mu
 	exps    *btree.BTreeG[expEntry] // keys with an expiry; guarded by mu
 
+	// Replication state (see effects.go); guarded by mu. seq and follower
+	// are also stored in the partition's meta record.
+	seq      uint64        // sequence number of the last committed effect
+	follower bool          // effects come from a master: no local expiry
+	log      effectLog     // recent effects, for followers catching up
+	waiters  chan struct{} // closed at the next seq change; nil if none
+
 	expiring atomic.Int64 // exps.Len(), readable without mu
 }
 
@@ -84,6 +91,13 @@ type txn struct {
 	writable bool
 	changes  []expChange
 	expired  int // records deleted because they were expired
+
+	// ops are the mutations made, recorded when capture is set; commit
+	// turns them into the partition's next effect.
+	ops      []Op
+	capture  bool
+	forceSeq bool // commit assigns a seq even without ops (applied effects)
+	cleared  bool // every record was deleted: the expiry index restarts empty
 
 	// lastKey/lastSK cache the storage key of the last user key looked up,
 	// since most writes read the key first.
@@ -142,9 +156,13 @@ func (t *txn) putSK(sk string, typ byte, exp int64, payload string) error {
 		return errNotOpen
 	}
 	t.p.version++
-	prev, replaced, err := t.tx.Set(sk, encodeRecord(typ, t.p.version, exp, payload), nil)
+	raw := encodeRecord(typ, t.p.version, exp, payload)
+	prev, replaced, err := t.tx.Set(sk, raw, nil)
 	if err != nil {
 		return err
+	}
+	if t.capture {
+		t.ops = append(t.ops, Op{Key: sk, Value: raw})
 	}
 	var old int64
 	if replaced {
@@ -174,6 +192,9 @@ func (t *txn) deleteSK(sk string) {
 	prev, err := t.tx.Delete(sk)
 	if err != nil {
 		return
+	}
+	if t.capture {
+		t.ops = append(t.ops, Op{Del: true, Key: sk})
 	}
 	if old := recordExpiry(prev); old != 0 {
 		t.changes = append(t.changes, expChange{sk: sk, old: old})
@@ -214,15 +235,10 @@ func (s *Server) update(pid int, create bool, now int64, fn func(t *txn) error) 
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	t := txn{p: p, now: now, writable: true}
-	err := p.db.Update(func(tx *buntdb.Tx) error {
-		t.tx = tx
-		return fn(&t)
-	})
-	if err != nil {
+	t := txn{now: now}
+	if err := s.commit(p, &t, fn); err != nil {
 		return err
 	}
-	p.apply(t.changes)
 	if t.expired > 0 {
 		s.metrics.Expired.Add(float64(t.expired))
 	}
@@ -372,7 +388,13 @@ func (s *Server) loadPartition(p *partition) error {
 	var dead []string
 	bad := 0
 	err := p.db.View(func(tx *buntdb.Tx) error {
+		if err := readMeta(tx, p); err != nil {
+			return err
+		}
 		return tx.Ascend("", func(sk, raw string) bool {
+			if isMetaKey(sk) {
+				return true
+			}
 			r, err := decodeRecord(raw)
 			if err != nil {
 				bad++
@@ -382,7 +404,9 @@ func (s *Server) loadPartition(p *partition) error {
 				p.version = r.ver
 			}
 			if r.exp != 0 {
-				if r.exp <= now {
+				// A follower keeps what its master has not deleted yet:
+				// the master's deletions arrive as effects.
+				if r.exp <= now && !p.follower {
 					dead = append(dead, sk)
 				} else {
 					p.exps.Set(expEntry{at: r.exp, sk: sk})
@@ -397,16 +421,18 @@ func (s *Server) loadPartition(p *partition) error {
 	if bad > 0 {
 		s.log.Warn("partition holds malformed records; they are ignored", "partition", p.id, "count", bad)
 	}
+	// The deletions are effects like any other, so followers drop the
+	// same records.
 	for len(dead) > 0 {
 		n := min(len(dead), 1024)
-		err := p.db.Update(func(tx *buntdb.Tx) error {
+		p.mu.Lock()
+		err := s.commit(p, &txn{now: now}, func(t *txn) error {
 			for _, sk := range dead[:n] {
-				if _, err := tx.Delete(sk); err != nil && !errors.Is(err, buntdb.ErrNotFound) {
-					return err
-				}
+				t.deleteSK(sk)
 			}
 			return nil
 		})
+		p.mu.Unlock()
 		if err != nil {
 			return err
 		}
@@ -423,6 +449,11 @@ func (s *Server) reap(p *partition, now int64) (int, error) {
 	total := 0
 	for total < reapPerTick {
 		p.mu.Lock()
+		if p.follower {
+			// Its master reaps; the deletions arrive as effects.
+			p.mu.Unlock()
+			return total, nil
+		}
 		var due []expEntry
 		p.exps.Scan(func(e expEntry) bool {
 			if e.at > now || len(due) == reapBatch {
@@ -435,17 +466,12 @@ func (s *Server) reap(p *partition, now int64) (int, error) {
 			p.mu.Unlock()
 			return total, nil
 		}
-		t := txn{p: p, now: now, writable: true}
-		err := p.db.Update(func(tx *buntdb.Tx) error {
-			t.tx = tx
+		err := s.commit(p, &txn{now: now}, func(t *txn) error {
 			for _, e := range due {
 				t.deleteSK(e.sk)
 			}
 			return nil
 		})
-		if err == nil {
-			p.apply(t.changes)
-		}
 		p.mu.Unlock()
 		if err != nil {
 			return total, err
@@ -462,6 +488,9 @@ func (p *partition) keys() int {
 	n := 0
 	_ = p.db.View(func(tx *buntdb.Tx) error {
 		n, _ = tx.Len()
+		if _, err := tx.Get(metaKey); err == nil {
+			n-- // the meta record is not a key
+		}
 		return nil
 	})
 	return n

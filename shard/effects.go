@@ -1,0 +1,666 @@
+package shard
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+
+	"github.com/tidwall/btree"
+	"github.com/tidwall/buntdb"
+
+	"github.com/shardis/shardis/ring"
+)
+
+// Effects. What replication, catch-up and backup carry is never a command
+// but what a command's transaction did to the store: the records it set
+// (their exact stored bytes: type, version, absolute expiry, payload) and
+// the records it deleted, expired records deleted lazily or by the reaper
+// included. Every committed write transaction that changed anything on a
+// partition becomes one Effect with the partition's next sequence number;
+// the number is stored in the same BuntDB transaction, so it survives a
+// restart exactly as far as the data does. A follower applies effects in
+// sequence order and so holds the master's records byte for byte, without
+// ever running command logic or its own expiry.
+//
+// The sequence number lives in the partition's meta record, stored under
+// metaKey. User records are stored under 4-byte hash + user key, so every
+// user storage key is at least storageKeyLen bytes long; storage keys
+// shorter than that are reserved for partition metadata and every
+// iteration over user records skips them (splitStorageKey refuses them).
+// metaKey ("\x00") also sorts before every user storage key.
+
+// metaKey is the BuntDB key of a partition's meta record: seq (8 bytes,
+// big endian) then flags (1 byte, metaFollower).
+const metaKey = "\x00"
+
+// metaLen is the length of the meta record's value.
+const metaLen = 9
+
+// metaFollower is the meta flag of a follower partition.
+const metaFollower = 1
+
+// isMetaKey reports whether sk is reserved for metadata rather than a user
+// record.
+func isMetaKey(sk string) bool { return len(sk) < storageKeyLen }
+
+func encodeMeta(seq uint64, follower bool) string {
+	var b [metaLen]byte
+	binary.BigEndian.PutUint64(b[:], seq)
+	if follower {
+		b[8] = metaFollower
+	}
+	return string(b[:])
+}
+
+// setMeta stores the meta record in tx.
+func setMeta(tx *buntdb.Tx, seq uint64, follower bool) error {
+	_, _, err := tx.Set(metaKey, encodeMeta(seq, follower), nil)
+	return err
+}
+
+// readMeta loads seq and the follower flag of p from tx; a partition never
+// written has neither.
+func readMeta(tx *buntdb.Tx, p *partition) error {
+	v, err := tx.Get(metaKey)
+	if errors.Is(err, buntdb.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	seq, follower, ok := decodeMeta(v)
+	if !ok {
+		// Guessing a sequence number could make a follower skip writes.
+		return fmt.Errorf("shard: partition %d: malformed meta record %q", p.id, v)
+	}
+	p.seq, p.follower = seq, follower
+	return nil
+}
+
+func decodeMeta(v string) (seq uint64, follower bool, ok bool) {
+	if len(v) != metaLen {
+		return 0, false, false
+	}
+	return binary.BigEndian.Uint64([]byte(v[:8])), v[8]&metaFollower != 0, true
+}
+
+// metaSeq is the seq stored in tx (0 for a partition never written).
+func metaSeq(tx *buntdb.Tx) (uint64, error) {
+	v, err := tx.Get(metaKey)
+	if errors.Is(err, buntdb.ErrNotFound) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	seq, _, ok := decodeMeta(v)
+	if !ok {
+		return 0, fmt.Errorf("shard: malformed meta record %q", v)
+	}
+	return seq, nil
+}
+
+// Op is one store-level mutation of a partition.
+type Op struct {
+	// Del deletes Key; otherwise Key is set to Value. A Del with an empty
+	// Key deletes every record of the partition (FLUSH), see Clear.
+	Del bool
+	// Key is the storage key: 4-byte big-endian FNV-1a hash of the user
+	// key, then the user key.
+	Key string
+	// Value is the record exactly as stored: type (1 byte), version (8),
+	// absolute expiry in unix ms (8, 0 = none), payload.
+	Value string
+}
+
+// Clear reports whether o deletes every record of its partition.
+func (o Op) Clear() bool { return o.Del && o.Key == "" }
+
+// Effect is what one committed write transaction did to one partition.
+type Effect struct {
+	Partition int
+	// Seq numbers the partition's effects 1, 2, 3, … without gaps.
+	Seq uint64
+	// Ops are applied in order; a key may appear more than once.
+	Ops []Op
+}
+
+// Errors of ApplyEffects, matched with errors.Is.
+var (
+	// ErrSeqGap means an effect does not follow the partition's applied
+	// seq: effects are missing and the follower needs a snapshot (or the
+	// missing effects).
+	ErrSeqGap = errors.New("shard: effect sequence gap")
+	// ErrBadEffect means an effect is malformed or belongs elsewhere.
+	ErrBadEffect = errors.New("shard: malformed effect")
+)
+
+// DefaultReplLogSize is how many recent effects each partition keeps in
+// memory when Config.ReplLogSize is zero.
+const DefaultReplLogSize = 4096
+
+// The effect logs of a shard hold at most about replLogBudget bytes in
+// all, split evenly between partitions (never less than replLogMinBytes
+// each), so a burst of large values cannot make them huge whatever the
+// partition count; the newest effect of a partition is kept whatever its
+// size.
+const (
+	replLogBudget   = 256 << 20
+	replLogMinBytes = 64 << 10
+)
+
+func (s *Server) replLogSize() int {
+	if s.cfg.ReplLogSize > 0 {
+		return s.cfg.ReplLogSize
+	}
+	return DefaultReplLogSize
+}
+
+// replLogBytes is the byte bound of one partition's effect log.
+func (s *Server) replLogBytes() int {
+	return max(replLogMinBytes, replLogBudget/s.cfg.Partitions)
+}
+
+// effectLog is a bounded FIFO of a partition's latest effects, consecutive
+// in seq and ending at the partition's seq. It grows only as effects come,
+// so idle partitions cost nothing.
+type effectLog struct {
+	entries []Effect // entries[head:] are live
+	head    int
+	bytes   int
+}
+
+func (l *effectLog) len() int { return len(l.entries) - l.head }
+
+func effectSize(e *Effect) int {
+	n := 32
+	for _, op := range e.Ops {
+		n += 48 + len(op.Key) + len(op.Value)
+	}
+	return n
+}
+
+func (l *effectLog) push(e Effect, maxEntries, maxBytes int) {
+	l.entries = append(l.entries, e)
+	l.bytes += effectSize(&e)
+	for l.len() > 1 && (l.len() > maxEntries || l.bytes > maxBytes) {
+		l.bytes -= effectSize(&l.entries[l.head])
+		l.entries[l.head] = Effect{} // let the ops be collected
+		l.head++
+	}
+	if l.head >= 64 && l.head*2 >= len(l.entries) {
+		n := copy(l.entries, l.entries[l.head:])
+		clear(l.entries[n:])
+		l.entries = l.entries[:n]
+		l.head = 0
+	}
+}
+
+func (l *effectLog) reset() { *l = effectLog{} }
+
+// commit runs fn in a write transaction of p. When fn changed anything (or
+// t.forceSeq is set), the transaction also stores the partition's next seq,
+// and once it commits the change becomes that effect: logged, and waiters
+// woken. Caller holds p.mu.
+func (s *Server) commit(p *partition, t *txn, fn func(t *txn) error) error {
+	t.p, t.writable, t.capture = p, true, !s.effectsOff
+	var seq uint64
+	err := p.db.Update(func(tx *buntdb.Tx) error {
+		t.tx = tx
+		if err := fn(t); err != nil {
+			return err
+		}
+		if len(t.ops) == 0 && !t.forceSeq {
+			return nil
+		}
+		seq = p.seq + 1
+		return setMeta(tx, seq, p.follower)
+	})
+	if err != nil {
+		return err
+	}
+	if t.cleared {
+		p.exps = newExpIndex()
+	}
+	p.apply(t.changes)
+	if seq != 0 {
+		p.seq = seq
+		p.log.push(Effect{Partition: p.id, Seq: seq, Ops: t.ops}, s.replLogSize(), s.replLogBytes())
+		p.wake()
+	}
+	return nil
+}
+
+func newExpIndex() *btree.BTreeG[expEntry] {
+	return btree.NewBTreeGOptions(expLess, btree.Options{NoLocks: true})
+}
+
+// wake closes the channel of those waiting for the next seq. Caller holds p.mu.
+func (p *partition) wake() {
+	if p.waiters != nil {
+		close(p.waiters)
+		p.waiters = nil
+	}
+}
+
+// putRaw stores a record's exact bytes (from an effect or a snapshot),
+// keeping the expiry index and the version counter as a local write would.
+func (t *txn) putRaw(sk, raw string) error {
+	prev, replaced, err := t.tx.Set(sk, raw, nil)
+	if err != nil {
+		return err
+	}
+	var old int64
+	if replaced {
+		old = recordExpiry(prev)
+	}
+	if exp := recordExpiry(raw); old != exp {
+		t.changes = append(t.changes, expChange{sk: sk, old: old, new: exp})
+	}
+	if r, err := decodeRecord(raw); err == nil && r.ver > t.p.version {
+		t.p.version = r.ver // a promoted follower continues the versions
+	}
+	if t.capture {
+		t.ops = append(t.ops, Op{Key: sk, Value: raw})
+	}
+	return nil
+}
+
+// clearAll deletes every record of the partition, keeping its meta record.
+func (t *txn) clearAll() error {
+	if err := t.tx.DeleteAll(); err != nil {
+		return err
+	}
+	if err := setMeta(t.tx, t.p.seq, t.p.follower); err != nil {
+		return err
+	}
+	t.changes = t.changes[:0]
+	t.cleared = true
+	if t.capture {
+		t.ops = append(t.ops, Op{Del: true})
+	}
+	return nil
+}
+
+// flushPartition deletes every record of partition pid as one effect.
+func (s *Server) flushPartition(pid int) error {
+	p := s.parts[pid].Load()
+	if p == nil {
+		return nil
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return s.commit(p, &txn{now: s.nowMS()}, (*txn).clearAll)
+}
+
+// checkPartition validates a partition id given by a caller.
+func (s *Server) checkPartition(pid int) error {
+	if pid < 0 || pid >= s.cfg.Partitions {
+		return fmt.Errorf("shard: partition %d out of range [0, %d)", pid, s.cfg.Partitions)
+	}
+	return nil
+}
+
+// Seq returns the sequence number of the last effect committed (or applied)
+// on partition pid; 0 for a partition never written.
+func (s *Server) Seq(pid int) (uint64, error) {
+	if err := s.checkPartition(pid); err != nil {
+		return 0, err
+	}
+	p := s.parts[pid].Load()
+	if p == nil {
+		return 0, nil
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.seq, nil
+}
+
+// EffectsSince returns up to max effects of partition pid that follow
+// afterSeq, oldest first (max <= 0: all the log holds). The effects share
+// their Ops with the log: treat them as read-only. It reports false when
+// the log cannot continue from afterSeq — the effects after it were
+// dropped from the log (or were never in it, after a restart or a snapshot
+// load), or afterSeq is beyond the partition's seq, which means the reader
+// holds writes this partition does not — and the reader then needs a
+// snapshot. A reader that is up to date gets no effects and true.
+func (s *Server) EffectsSince(pid int, afterSeq uint64, max int) ([]Effect, bool) {
+	if s.checkPartition(pid) != nil {
+		return nil, false
+	}
+	p := s.parts[pid].Load()
+	if p == nil {
+		return nil, afterSeq == 0
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	switch {
+	case afterSeq > p.seq:
+		return nil, false
+	case afterSeq == p.seq:
+		return nil, true
+	}
+	n := p.log.len()
+	first := p.seq - uint64(n) + 1 // seq of the oldest logged effect
+	if n == 0 || afterSeq+1 < first {
+		return nil, false
+	}
+	live := p.log.entries[p.log.head+int(afterSeq+1-first):]
+	if max > 0 && len(live) > max {
+		live = live[:max]
+	}
+	return append([]Effect(nil), live...), true
+}
+
+// SeqChanged returns a channel closed once partition pid's seq differs from
+// afterSeq (at once if it already does), so a replication stream can wait
+// for new effects instead of polling. It opens the partition if needed.
+func (s *Server) SeqChanged(pid int, afterSeq uint64) (<-chan struct{}, error) {
+	p, err := s.partitionForWrite(pid)
+	if err != nil {
+		return nil, err
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.seq != afterSeq {
+		ch := make(chan struct{})
+		close(ch)
+		return ch, nil
+	}
+	if p.waiters == nil {
+		p.waiters = make(chan struct{})
+	}
+	return p.waiters, nil
+}
+
+// partitionForWrite returns partition pid, opening (and creating) it.
+func (s *Server) partitionForWrite(pid int) (*partition, error) {
+	if err := s.checkPartition(pid); err != nil {
+		return nil, err
+	}
+	if p := s.parts[pid].Load(); p != nil {
+		return p, nil
+	}
+	return s.openPartition(pid)
+}
+
+// SetFollower makes partition pid a follower (its records change only by
+// applied effects and snapshots: no active expiry, no deletion of expired
+// records at open) or a master again. The flag is stored with the
+// partition, so it survives a restart. ApplyEffects and LoadSnapshot set it
+// themselves; promotion is SetFollower(pid, false), after which local
+// writes continue the applied sequence.
+func (s *Server) SetFollower(pid int, follower bool) error {
+	if err := s.checkPartition(pid); err != nil {
+		return err
+	}
+	if !follower && s.parts[pid].Load() == nil {
+		return nil
+	}
+	p, err := s.partitionForWrite(pid)
+	if err != nil {
+		return err
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return s.setFollowerLocked(p, follower)
+}
+
+func (s *Server) setFollowerLocked(p *partition, follower bool) error {
+	if p.follower == follower {
+		return nil
+	}
+	err := p.db.Update(func(tx *buntdb.Tx) error { return setMeta(tx, p.seq, follower) })
+	if err == nil {
+		p.follower = follower
+	}
+	return err
+}
+
+// IsFollower reports whether partition pid is a follower (see SetFollower).
+func (s *Server) IsFollower(pid int) bool {
+	if s.checkPartition(pid) != nil {
+		return false
+	}
+	p := s.parts[pid].Load()
+	if p == nil {
+		return false
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.follower
+}
+
+// ApplyEffects applies effects of partition pid in order, one transaction
+// per effect, and returns the partition's seq afterwards. An effect at or
+// below the applied seq is skipped, so replaying is harmless; one beyond
+// seq+1 stops the batch with ErrSeqGap; a malformed one with ErrBadEffect
+// (the effects before it stay applied). Applying makes the partition a
+// follower, and the partition logs each applied effect exactly as received,
+// so it can itself serve catch-up and, once promoted, continue the sequence.
+func (s *Server) ApplyEffects(pid int, effects []Effect) (uint64, error) {
+	p, err := s.partitionForWrite(pid)
+	if err != nil {
+		return 0, err
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for i := range effects {
+		e := &effects[i]
+		if e.Seq <= p.seq {
+			continue
+		}
+		if e.Seq != p.seq+1 {
+			return p.seq, fmt.Errorf("%w: partition %d has applied seq %d, next effect has seq %d", ErrSeqGap, pid, p.seq, e.Seq)
+		}
+		if err := s.checkEffect(pid, e); err != nil {
+			return p.seq, err
+		}
+		if !p.follower {
+			if err := s.setFollowerLocked(p, true); err != nil {
+				return p.seq, err
+			}
+		}
+		t := txn{now: s.nowMS(), forceSeq: true}
+		err := s.commit(p, &t, func(t *txn) error {
+			t.capture = false
+			for _, op := range e.Ops {
+				var err error
+				switch {
+				case op.Clear():
+					err = t.clearAll()
+				case op.Del:
+					t.deleteSK(op.Key)
+				default:
+					err = t.putRaw(op.Key, op.Value)
+				}
+				if err != nil {
+					return err
+				}
+			}
+			t.ops = e.Ops
+			return nil
+		})
+		if err != nil {
+			return p.seq, err
+		}
+	}
+	return p.seq, nil
+}
+
+// checkEffect refuses an effect that does not belong to partition pid or
+// holds something no master writes.
+func (s *Server) checkEffect(pid int, e *Effect) error {
+	if e.Partition != pid {
+		return fmt.Errorf("%w: effect of partition %d applied to partition %d", ErrBadEffect, e.Partition, pid)
+	}
+	for i, op := range e.Ops {
+		if op.Clear() {
+			continue
+		}
+		if isMetaKey(op.Key) {
+			return fmt.Errorf("%w: op %d: storage key %q is too short", ErrBadEffect, i, op.Key)
+		}
+		if got := ring.Partition([]byte(op.Key[storageKeyLen:]), s.cfg.Partitions); got != pid {
+			return fmt.Errorf("%w: op %d: key belongs to partition %d, not %d", ErrBadEffect, i, got, pid)
+		}
+		if !op.Del && len(op.Value) < headerLen {
+			return fmt.Errorf("%w: op %d: record of %d bytes is shorter than its header", ErrBadEffect, i, len(op.Value))
+		}
+	}
+	return nil
+}
+
+// Effect wire format, shared by replication, catch-up and backup:
+//
+//	version   1 byte (effectFormat)
+//	partition uvarint
+//	seq       uvarint
+//	ops       uvarint count, then per op:
+//	            kind 1 byte: 0 set, 1 delete, 2 clear (delete every record)
+//	            set:    uvarint len(key), key, uvarint len(value), value
+//	            delete: uvarint len(key), key
+//	crc       4 bytes, big-endian CRC-32C of everything before
+const effectFormat = 1
+
+const (
+	opSet byte = iota
+	opDel
+	opClear
+)
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// AppendEffect appends the wire encoding of e to dst.
+func AppendEffect(dst []byte, e Effect) []byte {
+	start := len(dst)
+	dst = append(dst, effectFormat)
+	dst = binary.AppendUvarint(dst, uint64(e.Partition))
+	dst = binary.AppendUvarint(dst, e.Seq)
+	dst = binary.AppendUvarint(dst, uint64(len(e.Ops)))
+	for _, op := range e.Ops {
+		switch {
+		case op.Clear():
+			dst = append(dst, opClear)
+		case op.Del:
+			dst = append(dst, opDel)
+			dst = binary.AppendUvarint(dst, uint64(len(op.Key)))
+			dst = append(dst, op.Key...)
+		default:
+			dst = append(dst, opSet)
+			dst = binary.AppendUvarint(dst, uint64(len(op.Key)))
+			dst = append(dst, op.Key...)
+			dst = binary.AppendUvarint(dst, uint64(len(op.Value)))
+			dst = append(dst, op.Value...)
+		}
+	}
+	return binary.BigEndian.AppendUint32(dst, crc32.Checksum(dst[start:], castagnoli))
+}
+
+// DecodeEffect parses one encoded effect occupying all of b. The result
+// does not alias b.
+func DecodeEffect(b []byte) (Effect, error) {
+	if len(b) < 1+4 {
+		return Effect{}, fmt.Errorf("%w: %d bytes is too short", ErrBadEffect, len(b))
+	}
+	body := b[:len(b)-4]
+	if crc32.Checksum(body, castagnoli) != binary.BigEndian.Uint32(b[len(body):]) {
+		return Effect{}, fmt.Errorf("%w: checksum mismatch", ErrBadEffect)
+	}
+	if body[0] != effectFormat {
+		return Effect{}, fmt.Errorf("%w: unknown format %d", ErrBadEffect, body[0])
+	}
+	// One copy backs every key and value.
+	d := decoder{s: string(body), pos: 1}
+	part := d.uvarint()
+	seq := d.uvarint()
+	n := d.uvarint()
+	if d.err != nil || part > 1<<14 || n > uint64(len(body)) {
+		return Effect{}, fmt.Errorf("%w: bad header", ErrBadEffect)
+	}
+	e := Effect{Partition: int(part), Seq: seq, Ops: make([]Op, 0, n)}
+	for range n {
+		kind := d.byte()
+		var op Op
+		switch kind {
+		case opSet:
+			op.Key = d.str()
+			op.Value = d.str()
+		case opDel:
+			op.Del = true
+			op.Key = d.str()
+			if d.err == nil && op.Key == "" {
+				d.err = errors.New("delete of an empty key")
+			}
+		case opClear:
+			op.Del = true
+		default:
+			if d.err == nil {
+				d.err = fmt.Errorf("unknown op kind %d", kind)
+			}
+		}
+		if d.err != nil {
+			return Effect{}, fmt.Errorf("%w: %v", ErrBadEffect, d.err)
+		}
+		e.Ops = append(e.Ops, op)
+	}
+	if d.pos != len(d.s) {
+		return Effect{}, fmt.Errorf("%w: %d trailing bytes", ErrBadEffect, len(d.s)-d.pos)
+	}
+	return e, nil
+}
+
+// decoder reads the fields of an encoded effect; the first error sticks.
+type decoder struct {
+	s   string
+	pos int
+	err error
+}
+
+var errTruncated = errors.New("truncated")
+
+func (d *decoder) uvarint() uint64 {
+	if d.err != nil {
+		return 0
+	}
+	var v uint64
+	for shift := uint(0); ; shift += 7 {
+		if d.pos >= len(d.s) || shift > 63 {
+			d.err = errTruncated
+			return 0
+		}
+		c := d.s[d.pos]
+		d.pos++
+		v |= uint64(c&0x7f) << shift
+		if c < 0x80 {
+			return v
+		}
+	}
+}
+
+func (d *decoder) byte() byte {
+	if d.err != nil {
+		return 0
+	}
+	if d.pos >= len(d.s) {
+		d.err = errTruncated
+		return 0
+	}
+	d.pos++
+	return d.s[d.pos-1]
+}
+
+func (d *decoder) str() string {
+	n := d.uvarint()
+	if d.err != nil {
+		return ""
+	}
+	if n > uint64(len(d.s)-d.pos) {
+		d.err = errTruncated
+		return ""
+	}
+	v := d.s[d.pos : d.pos+int(n)]
+	d.pos += int(n)
+	return v
+}

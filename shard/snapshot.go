@@ -1,0 +1,317 @@
+package shard
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/sha256"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash"
+	"hash/crc32"
+	"io"
+
+	"github.com/tidwall/buntdb"
+)
+
+// Snapshot format (one partition, consistent at one seq):
+//
+//	magic     8 bytes "SHSNAP\x00\x01" (the last byte is the format version)
+//	partition uvarint
+//	seq       uvarint
+//	records   per record: uvarint len(key) (>= 4), key, uvarint len(value), value
+//	end       uvarint 0 (no storage key is empty)
+//	count     uvarint number of records
+//	crc       4 bytes, big-endian CRC-32C of every byte before
+//
+// Keys and values are exactly as stored (see Op), in storage-key order.
+const snapshotMagic = "SHSNAP\x00\x01"
+
+// ErrBadSnapshot means a snapshot is truncated, corrupt or for another
+// partition; LoadSnapshot then leaves the partition as it was.
+var ErrBadSnapshot = errors.New("shard: malformed snapshot")
+
+// WriteSnapshot writes a consistent copy of partition pid to w and returns
+// the seq it is consistent with: the effects after that seq, applied to
+// the loaded snapshot, give the partition's later states. Expired records
+// not yet deleted are included, as they are still stored (their deletion
+// will be an effect). It holds the partition's read lock while writing, so
+// writers of that partition wait for w: give it a buffer or a local file,
+// not a slow network peer. A partition never written gives an empty
+// snapshot at seq 0.
+func (s *Server) WriteSnapshot(pid int, w io.Writer) (seq uint64, err error) {
+	if err := s.checkPartition(pid); err != nil {
+		return 0, err
+	}
+	crc := crc32.New(castagnoli)
+	bw := bufio.NewWriterSize(io.MultiWriter(w, crc), 64<<10)
+	var scratch []byte
+	put := func(b []byte) {
+		if err == nil {
+			_, err = bw.Write(b)
+		}
+	}
+	putString := func(v string) {
+		if err == nil {
+			_, err = bw.WriteString(v)
+		}
+	}
+	writeRecords := func(tx *buntdb.Tx) error {
+		if tx != nil {
+			if seq, err = metaSeq(tx); err != nil {
+				return err
+			}
+		}
+		scratch = append(scratch[:0], snapshotMagic...)
+		scratch = binary.AppendUvarint(scratch, uint64(pid))
+		scratch = binary.AppendUvarint(scratch, seq)
+		put(scratch)
+		count := uint64(0)
+		if tx != nil {
+			terr := tx.Ascend("", func(sk, raw string) bool {
+				if isMetaKey(sk) {
+					return true
+				}
+				scratch = binary.AppendUvarint(scratch[:0], uint64(len(sk)))
+				put(scratch)
+				putString(sk)
+				scratch = binary.AppendUvarint(scratch[:0], uint64(len(raw)))
+				put(scratch)
+				putString(raw)
+				count++
+				return err == nil
+			})
+			if terr != nil {
+				return terr
+			}
+		}
+		scratch = binary.AppendUvarint(scratch[:0], 0)
+		scratch = binary.AppendUvarint(scratch, count)
+		put(scratch)
+		if err == nil {
+			err = bw.Flush()
+		}
+		return err
+	}
+	if p := s.parts[pid].Load(); p != nil {
+		if verr := p.db.View(writeRecords); verr != nil && err == nil {
+			err = verr
+		}
+	} else if werr := writeRecords(nil); werr != nil && err == nil {
+		err = werr
+	}
+	if err != nil {
+		return 0, err
+	}
+	if _, err := w.Write(binary.BigEndian.AppendUint32(nil, crc.Sum32())); err != nil {
+		return 0, err
+	}
+	return seq, nil
+}
+
+// snapshotRecord is one record of a parsed snapshot.
+type snapshotRecord struct{ key, value string }
+
+// snapshotReader reads a snapshot while checksumming it.
+type snapshotReader struct {
+	r       *bufio.Reader
+	crc     hash.Hash32
+	maxItem uint64
+	err     error
+}
+
+func (sr *snapshotReader) ReadByte() (byte, error) {
+	b, err := sr.r.ReadByte()
+	if err == nil {
+		sr.crc.Write([]byte{b})
+	}
+	return b, err
+}
+
+func (sr *snapshotReader) uvarint() uint64 {
+	if sr.err != nil {
+		return 0
+	}
+	v, err := binary.ReadUvarint(sr)
+	if err != nil {
+		sr.err = err
+	}
+	return v
+}
+
+// bytes reads n bytes, growing the buffer as data arrives so a corrupt
+// length cannot allocate more than the stream holds.
+func (sr *snapshotReader) bytes(n uint64) string {
+	if sr.err != nil {
+		return ""
+	}
+	if n > sr.maxItem {
+		sr.err = fmt.Errorf("item of %d bytes exceeds the limit of %d", n, sr.maxItem)
+		return ""
+	}
+	var buf bytes.Buffer
+	if _, err := io.CopyN(&buf, sr.r, int64(n)); err != nil {
+		sr.err = err
+		return ""
+	}
+	sr.crc.Write(buf.Bytes())
+	return buf.String()
+}
+
+// readSnapshot parses and verifies a whole snapshot of partition pid.
+func readSnapshot(r io.Reader, pid int, maxItem uint64) (seq uint64, recs []snapshotRecord, err error) {
+	sr := &snapshotReader{r: bufio.NewReaderSize(r, 64<<10), crc: crc32.New(castagnoli), maxItem: maxItem}
+	bad := func(format string, args ...any) (uint64, []snapshotRecord, error) {
+		return 0, nil, fmt.Errorf("%w: "+format, append([]any{ErrBadSnapshot}, args...)...)
+	}
+	if magic := sr.bytes(uint64(len(snapshotMagic))); sr.err != nil || magic != snapshotMagic {
+		return bad("not a snapshot (format %q)", magic)
+	}
+	part := sr.uvarint()
+	seq = sr.uvarint()
+	if sr.err != nil {
+		return bad("header: %v", sr.err)
+	}
+	if part != uint64(pid) {
+		return bad("snapshot of partition %d loaded into partition %d", part, pid)
+	}
+	for {
+		klen := sr.uvarint()
+		if sr.err != nil || klen == 0 {
+			break
+		}
+		if klen < storageKeyLen {
+			return bad("record %d: storage key of %d bytes", len(recs), klen)
+		}
+		key := sr.bytes(klen)
+		value := sr.bytes(sr.uvarint())
+		if sr.err == nil && len(value) < headerLen {
+			return bad("record %d: value of %d bytes is shorter than a record header", len(recs), len(value))
+		}
+		recs = append(recs, snapshotRecord{key, value})
+	}
+	count := sr.uvarint()
+	if sr.err != nil {
+		return bad("%v", sr.err)
+	}
+	sum := sr.crc.Sum32()
+	var tail [4]byte
+	if _, err := io.ReadFull(sr.r, tail[:]); err != nil {
+		return bad("checksum: %v", err)
+	}
+	if binary.BigEndian.Uint32(tail[:]) != sum {
+		return bad("checksum mismatch")
+	}
+	if count != uint64(len(recs)) {
+		return bad("%d records, trailer says %d", len(recs), count)
+	}
+	if _, err := sr.r.ReadByte(); err != io.EOF {
+		return bad("trailing bytes")
+	}
+	for i := 1; i < len(recs); i++ {
+		if recs[i-1].key >= recs[i].key {
+			return bad("records out of order at %d", i)
+		}
+	}
+	return seq, recs, nil
+}
+
+// LoadSnapshot replaces the contents of partition pid with a snapshot read
+// from r and sets the partition's seq to the snapshot's, making it a
+// follower (see SetFollower) that continues with the effects after that
+// seq. The snapshot is read and verified first (the partition is untouched
+// if it is bad, and serves its old contents meanwhile); it is then swapped
+// in by one BuntDB transaction, which holds the partition's write lock:
+// readers wait for it and then see only the new contents, never a mix.
+// The effect log restarts empty (effects before the snapshot are not
+// known here). A snapshot older than the partition's seq is loaded too:
+// that is how a follower that diverged is reset.
+func (s *Server) LoadSnapshot(pid int, r io.Reader) (uint64, error) {
+	if err := s.checkPartition(pid); err != nil {
+		return 0, err
+	}
+	seq, recs, err := readSnapshot(r, pid, uint64(s.limits.MaxBulkLen)+headerLen)
+	if err != nil {
+		return 0, err
+	}
+	for i, rec := range recs {
+		if err := s.checkEffect(pid, &Effect{Partition: pid, Ops: []Op{{Key: rec.key, Value: rec.value}}}); err != nil {
+			return 0, fmt.Errorf("%w: record %d: %v", ErrBadSnapshot, i, err)
+		}
+	}
+	p, err := s.partitionForWrite(pid)
+	if err != nil {
+		return 0, err
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	err = p.db.Update(func(tx *buntdb.Tx) error {
+		if err := tx.DeleteAll(); err != nil {
+			return err
+		}
+		for _, rec := range recs {
+			if _, _, err := tx.Set(rec.key, rec.value, nil); err != nil {
+				return err
+			}
+		}
+		return setMeta(tx, seq, true)
+	})
+	if err != nil {
+		return 0, err
+	}
+	p.exps = newExpIndex()
+	for _, rec := range recs {
+		r, _ := decodeRecord(rec.value)
+		if r.exp != 0 {
+			p.exps.Set(expEntry{at: r.exp, sk: rec.key})
+		}
+		p.version = max(p.version, r.ver)
+	}
+	p.expiring.Store(int64(p.exps.Len()))
+	p.seq, p.follower = seq, true
+	p.log.reset()
+	p.wake()
+	return seq, nil
+}
+
+// Digest summarises partition pid for checking that copies agree: the
+// SHA-256 of every stored record in storage-key order (per record: uvarint
+// len(key), key, uvarint len(value), value — the stored bytes, so type,
+// version, expiry and payload all count), the number of records, and the
+// seq they are consistent with, all read in one transaction. Records past
+// their expiry but not yet deleted count like any other: a master deletes
+// them only through effects and a follower never on its own, so two copies
+// at the same seq hold the same records whatever their clocks say. Compare
+// digests only at equal seqs.
+func (s *Server) Digest(pid int) (seq uint64, sum [32]byte, keys int, err error) {
+	if err := s.checkPartition(pid); err != nil {
+		return 0, sum, 0, err
+	}
+	h := sha256.New()
+	if p := s.parts[pid].Load(); p != nil {
+		var scratch []byte
+		err = p.db.View(func(tx *buntdb.Tx) error {
+			var err error
+			if seq, err = metaSeq(tx); err != nil {
+				return err
+			}
+			return tx.Ascend("", func(sk, raw string) bool {
+				if isMetaKey(sk) {
+					return true
+				}
+				scratch = binary.AppendUvarint(scratch[:0], uint64(len(sk)))
+				scratch = append(scratch, sk...)
+				scratch = binary.AppendUvarint(scratch, uint64(len(raw)))
+				scratch = append(scratch, raw...)
+				h.Write(scratch)
+				keys++
+				return true
+			})
+		})
+		if err != nil {
+			return 0, sum, 0, err
+		}
+	}
+	h.Sum(sum[:0])
+	return seq, sum, keys, nil
+}
