@@ -181,12 +181,16 @@ func recordExpired(raw string, now int64) bool {
 }
 
 // dbsize is the number of records on the shard, expired ones not yet
-// reaped included, as Redis's DBSIZE counts them.
+// reaped included, as Redis's DBSIZE counts them. Each partition's two
+// counts are read under its write lock, so they agree with each other (a
+// commit updates the expiry index just after the store).
 func (s *Server) dbsize() (keys, expiring int64) {
 	for pid := range s.parts {
 		if p := s.parts[pid].Load(); p != nil {
+			p.mu.Lock()
 			keys += int64(p.keys())
 			expiring += p.expiring.Load()
+			p.mu.Unlock()
 		}
 	}
 	return keys, expiring
