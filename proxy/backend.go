@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -67,6 +68,10 @@ type backendConn struct {
 	pending chan *request
 	quit    chan struct{}
 	wg      sync.WaitGroup
+
+	// state is stateUnknown until the first connection attempt, then
+	// stateUp or stateDown; read by Status.
+	state atomic.Value // string
 
 	// mu makes close wait for sends in progress, so that no request is
 	// queued after the last drain and left unanswered. closed is guarded
@@ -141,6 +146,7 @@ func (c *backendConn) run() {
 	for {
 		conn, err := c.dial()
 		if err != nil {
+			c.state.Store(stateDown)
 			c.logger.Warn("shard unreachable", "shard", c.shardID, "addr", c.addr, "err", err)
 			if !c.failQueued(backoff) {
 				return
@@ -149,7 +155,10 @@ func (c *backendConn) run() {
 			continue
 		}
 		backoff = 50 * time.Millisecond
-		if !c.session(conn) {
+		c.state.Store(stateUp)
+		ok := c.session(conn)
+		c.state.Store(stateDown)
+		if !ok {
 			return
 		}
 	}
@@ -380,6 +389,30 @@ func backendError(err error) string {
 type shardPool struct {
 	id    string
 	conns []*backendConn
+}
+
+// Connection states reported by Status.
+const (
+	stateUnknown = "unknown"
+	stateUp      = "up"
+	stateDown    = "down"
+)
+
+// state is "down" when a connection to the shard has failed (and not yet
+// been re-established; failed connections are redialled every few hundred
+// milliseconds), "up" when connections work, "unknown" before any attempt.
+// An idle connection notices a dead shard only when next used.
+func (p *shardPool) state() string {
+	s := stateUnknown
+	for _, c := range p.conns {
+		switch v, _ := c.state.Load().(string); v {
+		case stateDown:
+			return stateDown
+		case stateUp:
+			s = stateUp
+		}
+	}
+	return s
 }
 
 func (p *shardPool) connFor(partition int) *backendConn {

@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"strings"
 	"time"
 
 	"github.com/tidwall/redcon"
@@ -117,6 +118,14 @@ func (p *Proxy) dispatch(cl *client, args [][]byte, earlier []*reply) *reply {
 	start := time.Now()
 	cmd := resp.Lookup(args[0])
 	if cmd == nil {
+		if h, ok := adminCommands[strings.ToLower(string(args[0]))]; ok && cl.authed {
+			if len(args) != 1 {
+				return errorReply("admin", start, resp.WrongArgs(string(args[0])))
+			}
+			r := h(p, cl, args, earlier)
+			r.name, r.start = "admin", start
+			return r
+		}
 		if !cl.authed {
 			return errorReply("unknown", start, resp.ErrNoAuth)
 		}

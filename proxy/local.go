@@ -43,6 +43,12 @@ func init() {
 	}
 }
 
+// adminCommands are Shardis's own commands, outside Redis's command table
+// (so COMMAND does not list them). Each takes no arguments.
+var adminCommands = map[string]localHandler{
+	"shardis.status": cmdStatus,
+}
+
 // serverVersion is the Redis version whose behaviour Shardis reproduces;
 // clients that feature-detect by version read it from HELLO and INFO.
 const serverVersion = "7.0.15"

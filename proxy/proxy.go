@@ -51,6 +51,7 @@ type routing struct {
 	table  ring.Table
 	master []*shardPool // by partition
 	pools  []*shardPool
+	byID   map[string]*shardPool
 }
 
 // New validates cfg and prepares a proxy; Start begins serving.
@@ -80,7 +81,7 @@ func New(cfg Config) (*Proxy, error) {
 		p.pools = append(p.pools, pool)
 	}
 	table := ring.Assign(ring.Table{}, members, 1, cfg.Partitions)
-	rt := &routing{table: table, pools: p.pools, master: make([]*shardPool, cfg.Partitions)}
+	rt := &routing{table: table, pools: p.pools, byID: byID, master: make([]*shardPool, cfg.Partitions)}
 	for part := range rt.master {
 		rt.master[part] = byID[table.Master(part)]
 	}

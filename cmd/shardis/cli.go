@@ -41,7 +41,7 @@ type subcommand struct {
 }
 
 func commands() []subcommand {
-	return []subcommand{devCommand(), shardCommand(), proxyCommand(), versionCommand()}
+	return []subcommand{devCommand(), shardCommand(), proxyCommand(), statusCommand(), versionCommand()}
 }
 
 func findCommand(name string) (subcommand, bool) {

@@ -1,0 +1,82 @@
+package proxy
+
+import (
+	"encoding/json"
+	"sort"
+
+	"github.com/shardis/shardis/resp"
+)
+
+// Status is the cluster as this proxy sees it: the map it routes by and the
+// state of its connections to each shard. It is what SHARDIS.STATUS and
+// `shardis status` report; the JSON field names are stable for scripts.
+type Status struct {
+	// Epoch is the version of the cluster map.
+	Epoch uint64 `json:"epoch"`
+	// Partitions is the cluster's partition count.
+	Partitions int `json:"partitions"`
+	// RF is the number of copies of each partition.
+	RF int `json:"rf"`
+	// UnderReplicated counts partitions with fewer live copies than RF.
+	UnderReplicated int `json:"under_replicated"`
+	// Nodes lists the shards, sorted by id.
+	Nodes []NodeStatus `json:"nodes"`
+	// Migrations reports partition moves (none yet: placement is static).
+	Migrations Migrations `json:"migrations"`
+}
+
+// NodeStatus is one shard in Status.
+type NodeStatus struct {
+	ID   string `json:"id"`
+	Addr string `json:"addr"`
+	// State is "up" when the proxy has a working connection to the shard,
+	// "down" when its last attempt failed, "unknown" before any attempt.
+	State string `json:"state"`
+	// Masters is the number of partitions the shard masters; Copies the
+	// number it holds in any role (masters included).
+	Masters int `json:"masters"`
+	Copies  int `json:"copies"`
+}
+
+// Migrations counts partition moves in progress and still to do.
+type Migrations struct {
+	InFlight  int `json:"in_flight"`
+	Remaining int `json:"remaining"`
+}
+
+// Status reports the cluster as this proxy sees it.
+func (p *Proxy) Status() Status {
+	rt := p.route.Load()
+	st := Status{Epoch: rt.table.Epoch, Partitions: p.cfg.Partitions, RF: rt.table.RF}
+	counts := rt.table.Counts()
+	state := map[string]string{}
+	for _, b := range p.cfg.Shards {
+		pool := rt.byID[b.ID]
+		s := pool.state()
+		state[b.ID] = s
+		c := counts[b.ID]
+		st.Nodes = append(st.Nodes, NodeStatus{ID: b.ID, Addr: b.Addr, State: s, Masters: c.Masters, Copies: c.Copies})
+	}
+	sort.Slice(st.Nodes, func(i, j int) bool { return st.Nodes[i].ID < st.Nodes[j].ID })
+	for part := 0; part < rt.table.Len(); part++ {
+		live := 0
+		for _, id := range rt.table.Owners(part) {
+			if state[id] == stateUp {
+				live++
+			}
+		}
+		if live < rt.table.RF {
+			st.UnderReplicated++
+		}
+	}
+	return st
+}
+
+// cmdStatus answers SHARDIS.STATUS with Status as a JSON bulk string.
+func cmdStatus(p *Proxy, _ *client, _ [][]byte, _ []*reply) *reply {
+	b, err := json.Marshal(p.Status())
+	if err != nil {
+		return errReply("ERR " + err.Error())
+	}
+	return done(resp.AppendBulk(nil, b))
+}
