@@ -388,6 +388,7 @@ func backendError(err error) string {
 // executed by the shard in the order the proxy sent them.
 type shardPool struct {
 	id    string
+	addr  string
 	conns []*backendConn
 }
 

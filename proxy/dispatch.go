@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"strconv"
 	"strings"
 	"time"
 
@@ -187,10 +188,27 @@ func (p *Proxy) forward(cmd *resp.Command, args [][]byte) *reply {
 			return &reply{out: resp.AppendError(nil, resp.ErrCrossSlot)}
 		}
 	}
-	rt := p.route.Load()
+	bc := p.route.Load().connFor(part)
+	if bc == nil {
+		return &reply{out: resp.AppendError(nil, noMaster(part))}
+	}
 	q := newRequest(resp.AppendCommand(nil, args...))
-	rt.master[part].connFor(part).send(q)
+	bc.send(q)
 	return &reply{reqs: []*request{q}}
+}
+
+// connFor returns the connection for partition part on its master, or nil
+// when the map names no master for it.
+func (rt *routing) connFor(part int) *backendConn {
+	if pool := rt.master[part]; pool != nil {
+		return pool.connFor(part)
+	}
+	return nil
+}
+
+// noMaster is the client's error for a partition without a master.
+func noMaster(part int) string {
+	return "CLUSTERDOWN partition " + strconv.Itoa(part) + " has no master"
 }
 
 // splitKeys sends a multi-key command as one sub-command per backend
@@ -204,7 +222,10 @@ func (p *Proxy) splitKeys(args [][]byte, stride int, merge func(g *keyGroups, re
 	byConn := map[*backendConn]int{}
 	for i := 1; i+stride-1 < len(args); i += stride {
 		part := ring.Partition(args[i], p.cfg.Partitions)
-		bc := rt.master[part].connFor(part)
+		bc := rt.connFor(part)
+		if bc == nil {
+			return &reply{out: resp.AppendError(nil, noMaster(part))}
+		}
 		gi, ok := byConn[bc]
 		if !ok {
 			gi = len(g.conns)

@@ -511,8 +511,12 @@ func cmdScan(p *Proxy, cl *client, args [][]byte, earlier []*reply) *reply {
 		if typ != nil {
 			sargs = append(sargs, []byte("TYPE"), typ)
 		}
+		bc := rt.connFor(part)
+		if bc == nil {
+			return errReply(noMaster(part))
+		}
 		q := newRequest(resp.AppendCommand(nil, sargs...))
-		rt.master[part].connFor(part).send(q)
+		bc.send(q)
 		q.wait()
 		if q.err != nil {
 			return errReply(backendError(q.err))

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -32,7 +33,11 @@ type Proxy struct {
 	reg     *prometheus.Registry // non-nil when the proxy made its own
 
 	route atomic.Pointer[routing]
-	pools []*shardPool
+
+	// mapMu serialises map updates; pools and retired are guarded by it.
+	mapMu   sync.Mutex
+	pools   map[string]*shardPool // by shard id, every pool in use
+	retired []*shardPool          // pools of shards no longer in the map, closed at Close
 
 	started time.Time
 	nextID  atomic.Int64
@@ -50,7 +55,7 @@ type Proxy struct {
 type routing struct {
 	table  ring.Table
 	master []*shardPool // by partition
-	pools  []*shardPool
+	pools  []*shardPool // every shard in the map, sorted by id
 	byID   map[string]*shardPool
 }
 
@@ -69,25 +74,89 @@ func New(cfg Config) (*Proxy, error) {
 	p.metrics = metrics.NewProxy(reg)
 
 	members := make([]ring.Member, len(cfg.Shards))
-	byID := map[string]*shardPool{}
+	addrs := map[string]string{}
 	for i, b := range cfg.Shards {
 		members[i] = ring.Member{ID: b.ID}
-		pool := &shardPool{id: b.ID}
-		errs := p.metrics.BackendErrors.WithLabelValues(b.ID)
-		for j := 0; j < cfg.ConnsPerShard; j++ {
-			pool.conns = append(pool.conns, newBackendConn(b, cfg.Partitions, &cfg, errs, p.metrics.BackendPending))
-		}
-		byID[b.ID] = pool
-		p.pools = append(p.pools, pool)
+		addrs[b.ID] = b.Addr
 	}
-	table := ring.Assign(ring.Table{}, members, 1, cfg.Partitions)
-	rt := &routing{table: table, pools: p.pools, byID: byID, master: make([]*shardPool, cfg.Partitions)}
-	for part := range rt.master {
-		rt.master[part] = byID[table.Master(part)]
+	p.pools = map[string]*shardPool{}
+	if err := p.UpdateMap(ring.Assign(ring.Table{}, members, 1, cfg.Partitions), addrs); err != nil {
+		p.closePools()
+		return nil, err
+	}
+	return p, nil
+}
+
+// UpdateMap makes the proxy route by table from now on. addrs gives the
+// internal address of every shard the table names. Requests already sent
+// complete on the connections they used; connections to shards that left
+// the map are closed when the proxy closes. A table whose epoch is older
+// than the current one is refused, so a late update never undoes a newer.
+func (p *Proxy) UpdateMap(table ring.Table, addrs map[string]string) error {
+	if table.Len() != p.cfg.Partitions {
+		return fmt.Errorf("proxy: map has %d partitions, the proxy %d", table.Len(), p.cfg.Partitions)
+	}
+	p.mapMu.Lock()
+	defer p.mapMu.Unlock()
+	if cur := p.route.Load(); cur != nil && table.Epoch < cur.table.Epoch {
+		return fmt.Errorf("proxy: map epoch %d is older than the current %d", table.Epoch, cur.table.Epoch)
+	}
+	rt := &routing{table: table, byID: map[string]*shardPool{}, master: make([]*shardPool, table.Len())}
+	for part := 0; part < table.Len(); part++ {
+		for _, id := range table.Owners(part) {
+			if rt.byID[id] != nil {
+				continue
+			}
+			addr, ok := addrs[id]
+			if !ok {
+				return fmt.Errorf("proxy: map names shard %q but gives no address for it", id)
+			}
+			pool := p.pools[id]
+			if pool == nil || pool.addr != addr {
+				if pool != nil {
+					p.retired = append(p.retired, pool)
+				}
+				pool = p.newPool(Backend{ID: id, Addr: addr})
+				p.pools[id] = pool
+			}
+			rt.byID[id] = pool
+			rt.pools = append(rt.pools, pool)
+		}
+		if m := table.Master(part); m != "" {
+			rt.master[part] = rt.byID[m]
+		}
+	}
+	sort.Slice(rt.pools, func(i, j int) bool { return rt.pools[i].id < rt.pools[j].id })
+	for id, pool := range p.pools {
+		if rt.byID[id] == nil {
+			p.retired = append(p.retired, pool)
+			delete(p.pools, id)
+		}
 	}
 	p.route.Store(rt)
 	p.metrics.MapEpoch.Set(float64(table.Epoch))
-	return p, nil
+	return nil
+}
+
+func (p *Proxy) newPool(b Backend) *shardPool {
+	pool := &shardPool{id: b.ID, addr: b.Addr}
+	errs := p.metrics.BackendErrors.WithLabelValues(b.ID)
+	for j := 0; j < p.cfg.ConnsPerShard; j++ {
+		pool.conns = append(pool.conns, newBackendConn(b, p.cfg.Partitions, &p.cfg, errs, p.metrics.BackendPending))
+	}
+	return pool
+}
+
+func (p *Proxy) closePools() {
+	p.mapMu.Lock()
+	defer p.mapMu.Unlock()
+	for _, pool := range p.pools {
+		pool.close()
+	}
+	for _, pool := range p.retired {
+		pool.close()
+	}
+	p.pools, p.retired = map[string]*shardPool{}, nil
 }
 
 func (c Config) withDefaults() (Config, error) {
@@ -183,9 +252,7 @@ func (p *Proxy) Close() error {
 		_ = server.Close()
 		<-done
 	}
-	for _, pool := range p.pools {
-		pool.close()
-	}
+	p.closePools()
 	return nil
 }
 

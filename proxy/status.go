@@ -2,7 +2,6 @@ package proxy
 
 import (
 	"encoding/json"
-	"sort"
 
 	"github.com/shardis/shardis/resp"
 )
@@ -50,14 +49,12 @@ func (p *Proxy) Status() Status {
 	st := Status{Epoch: rt.table.Epoch, Partitions: p.cfg.Partitions, RF: rt.table.RF}
 	counts := rt.table.Counts()
 	state := map[string]string{}
-	for _, b := range p.cfg.Shards {
-		pool := rt.byID[b.ID]
+	for _, pool := range rt.pools {
 		s := pool.state()
-		state[b.ID] = s
-		c := counts[b.ID]
-		st.Nodes = append(st.Nodes, NodeStatus{ID: b.ID, Addr: b.Addr, State: s, Masters: c.Masters, Copies: c.Copies})
+		state[pool.id] = s
+		c := counts[pool.id]
+		st.Nodes = append(st.Nodes, NodeStatus{ID: pool.id, Addr: pool.addr, State: s, Masters: c.Masters, Copies: c.Copies})
 	}
-	sort.Slice(st.Nodes, func(i, j int) bool { return st.Nodes[i].ID < st.Nodes[j].ID })
 	for part := 0; part < rt.table.Len(); part++ {
 		live := 0
 		for _, id := range rt.table.Owners(part) {
