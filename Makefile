@@ -9,7 +9,7 @@ STATICCHECK_VERSION := v0.8.2
 GOBIN     := $(shell $(GO) env GOPATH)/bin
 RUN_ARGS  ?=
 
-.PHONY: all build run test test-short bench-smoke deps lint vet fmt-check staticcheck fuzz clean
+.PHONY: all build run test test-short bench-smoke chaos deps lint vet fmt-check staticcheck fuzz clean
 
 all: build
 
@@ -45,6 +45,14 @@ test: deps lint
 
 bench-smoke:
 	$(GO) test -run='^$$' -bench=. -benchtime=1x ./...
+
+## chaos: the chaos test for longer (CHAOS_DURATION): 5 shard processes and
+## 2 proxies under load while shards are killed with kill -9 and restarted;
+## checks every acknowledged write, counter and register history. make test
+## runs it for 15 s.
+CHAOS_DURATION ?= 120s
+chaos: build
+	SHARDIS_CHAOS_DURATION=$(CHAOS_DURATION) $(GO) test -race -count=1 -timeout 20m -run 'TestChaos$$' -v ./tests/
 
 ## test-short: unit tests only, no external programs needed.
 test-short:

@@ -1,0 +1,794 @@
+package tests
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"net"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/anishathalye/porcupine"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/shardis/shardis/ring"
+)
+
+const (
+	// chaosShards and chaosProxies are the size of the chaos cluster.
+	chaosShards  = 5
+	chaosProxies = 2
+	// chaosWorkers is how many clients run the workload at once.
+	chaosWorkers = 8
+	// chaosRegistersPerShard register keys are placed on each shard, so a
+	// kill always hits some.
+	chaosRegistersPerShard = 2
+	// chaosCounters is how many INCR counters the workload shares.
+	chaosCounters = 4
+	// chaosOpTimeout bounds one client operation; an operation that takes
+	// longer counts as timed out (outcome unknown).
+	chaosOpTimeout = 1500 * time.Millisecond
+	// chaosDefaultDuration keeps `go test ./...` quick; `make chaos` sets
+	// SHARDIS_CHAOS_DURATION to a minute or more.
+	chaosDefaultDuration = 15 * time.Second
+	// chaosSettleTimeout bounds every wait after the chaos: shards back,
+	// proxies reaching them, read-backs.
+	chaosSettleTimeout = 30 * time.Second
+	// chaosCheckTimeout bounds the linearizability search.
+	chaosCheckTimeout = 30 * time.Second
+	// chaosFailurePause paces a worker after a failed operation, so a dead
+	// shard does not turn the workload into a busy loop of errors.
+	chaosFailurePause = 20 * time.Millisecond
+)
+
+// chaosKind is a kind of workload operation.
+type chaosKind int
+
+const (
+	chaosWrite  chaosKind = iota // SET of a unique key
+	chaosIncr                    // INCR of a shared counter
+	chaosRegSet                  // SET of a register key
+	chaosRegGet                  // GET of a register key
+	chaosKinds
+)
+
+func (k chaosKind) String() string {
+	return [...]string{"unique SET", "INCR", "register SET", "register GET"}[k]
+}
+
+// chaosOutcome is how one operation ended.
+type chaosOutcome int
+
+const (
+	chaosOK       chaosOutcome = iota
+	chaosErrReply              // the server answered with an error
+	chaosTimedOut              // no answer within chaosOpTimeout
+	chaosConnErr               // the connection failed (refused, reset, closed)
+	chaosOutcomes
+)
+
+// chaosClassify sorts an operation's error into an outcome. redis.Nil (a
+// missing key) is a successful read, not an error.
+func chaosClassify(err error) chaosOutcome {
+	var re redis.Error
+	var ne net.Error
+	switch {
+	case err == nil || errors.Is(err, redis.Nil):
+		return chaosOK
+	case errors.As(err, &re):
+		return chaosErrReply
+	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
+		return chaosTimedOut
+	default:
+		return chaosConnErr
+	}
+}
+
+// chaosAck is an acknowledged write: its partition and when the reply came
+// (on the history's clock).
+type chaosAck struct {
+	part int
+	at   int64
+}
+
+// chaosWorker is one client of the workload. Each worker owns its records;
+// they are merged after every worker stopped.
+type chaosWorker struct {
+	id        int
+	rdb       *redis.Client
+	rng       *rand.Rand
+	hist      *chaosHistory
+	registers []string
+	lastAck   []atomic.Int64 // by partition, shared: the latest acknowledged write
+
+	acked     map[string]string // unique writes acknowledged
+	ambiguous map[string]string // unique writes not acknowledged
+	acks      []chaosAck
+	counters  [chaosCounters]chaosCounter
+	outcomes  [chaosKinds][chaosOutcomes]int
+	firstErr  [chaosKinds][chaosOutcomes]string
+}
+
+func chaosCounterKey(i int) string { return "chaos:c:" + strconv.Itoa(i) }
+
+// run issues random operations until stop is closed.
+func (w *chaosWorker) run(stop <-chan struct{}) {
+	for n := 0; ; n++ {
+		select {
+		case <-stop:
+			return
+		default:
+		}
+		var kind chaosKind
+		switch r := w.rng.IntN(100); {
+		case r < 45:
+			kind = chaosWrite
+		case r < 60:
+			kind = chaosIncr
+		case r < 80:
+			kind = chaosRegSet
+		default:
+			kind = chaosRegGet
+		}
+		if err := w.do(kind, n); chaosClassify(err) != chaosOK {
+			select {
+			case <-stop:
+				return
+			case <-time.After(chaosFailurePause):
+			}
+		}
+	}
+}
+
+// do runs one operation of the kind and records its outcome.
+func (w *chaosWorker) do(kind chaosKind, n int) error {
+	ctx, cancel := context.WithTimeout(context.Background(), chaosOpTimeout)
+	defer cancel()
+	value := fmt.Sprintf("%d.%d", w.id, n) // unique in the run
+	var err error
+	switch kind {
+	case chaosWrite:
+		key := fmt.Sprintf("chaos:w:%d:%d", w.id, n)
+		err = w.rdb.Set(ctx, key, value, 0).Err()
+		if err == nil {
+			w.acked[key] = value
+			w.ack(key)
+		} else {
+			w.ambiguous[key] = value
+		}
+	case chaosIncr:
+		i := w.rng.IntN(chaosCounters)
+		var v int64
+		v, err = w.rdb.Incr(ctx, chaosCounterKey(i)).Result()
+		if err == nil {
+			w.counters[i].acked++
+			w.counters[i].replies = append(w.counters[i].replies, v)
+		} else {
+			w.counters[i].ambiguous++
+		}
+	case chaosRegSet:
+		key := w.registers[w.rng.IntN(len(w.registers))]
+		call := w.hist.now()
+		err = w.rdb.Set(ctx, key, value, 0).Err()
+		ret := w.hist.now()
+		w.hist.addSet(w.id, key, value, call, ret, err == nil)
+		if err == nil {
+			w.ack(key)
+		}
+	case chaosRegGet:
+		key := w.registers[w.rng.IntN(len(w.registers))]
+		call := w.hist.now()
+		var v string
+		v, err = w.rdb.Get(ctx, key).Result()
+		ret := w.hist.now()
+		if err == nil || errors.Is(err, redis.Nil) {
+			w.hist.addGet(w.id, key, v, call, ret)
+		}
+	}
+	o := chaosClassify(err)
+	w.outcomes[kind][o]++
+	if o != chaosOK && w.firstErr[kind][o] == "" {
+		w.firstErr[kind][o] = err.Error()
+	}
+	return err
+}
+
+// ack notes an acknowledged write of key for the unavailability figures.
+func (w *chaosWorker) ack(key string) {
+	p := ring.Partition([]byte(key), procPartitions)
+	at := w.hist.now()
+	w.acks = append(w.acks, chaosAck{part: p, at: at})
+	w.lastAck[p].Store(at)
+}
+
+// chaosKill is one round of the nemesis, times on the history's clock.
+type chaosKill struct {
+	shard     int
+	killed    int64 // kill -9 confirmed: the process is gone
+	restart   int64 // restart began
+	restarted int64 // restart returned: the shard answers and every proxy reaches it (0: it failed)
+}
+
+// chaosNemesis kill -9s a random shard every 2–4 s, restarts it 1–3 s
+// later, and stops after maxRounds rounds or when stop is closed; a shard
+// it killed is always restarted before it returns.
+func chaosNemesis(t *testing.T, c *lcCluster, rng *rand.Rand, hist *chaosHistory, maxRounds int, stop <-chan struct{}) []chaosKill {
+	var kills []chaosKill
+	pause := func(lo, hi time.Duration) bool {
+		select {
+		case <-stop:
+			return false
+		case <-time.After(lo + time.Duration(rng.Int64N(int64(hi-lo)))):
+			return true
+		}
+	}
+	for round := 0; round < maxRounds; round++ {
+		if !pause(2*time.Second, 4*time.Second) {
+			break
+		}
+		shard := 1 + rng.IntN(chaosShards)
+		id := strconv.Itoa(shard)
+		if out, err := c.run(nil, "kill", id); err != nil {
+			t.Errorf("nemesis: local-cluster kill %s: %v\n%s", id, err, out)
+			break
+		}
+		k := chaosKill{shard: shard, killed: hist.now()}
+		pause(time.Second, 3*time.Second) // restarts at once if stopped
+		k.restart = hist.now()
+		out, err := c.run(nil, "restart", id)
+		if err != nil {
+			t.Errorf("nemesis: local-cluster restart %s: %v\n%s", id, err, out)
+		} else {
+			k.restarted = hist.now()
+		}
+		kills = append(kills, k)
+		t.Logf("nemesis: kill -9 shard-%d at %v, restart after %v took %v", shard,
+			time.Duration(k.killed).Round(time.Millisecond), chaosSince(k.restart, k.killed), chaosSince(k.restarted, k.restart))
+		if err != nil {
+			break
+		}
+	}
+	return kills
+}
+
+// chaosSince prints b - a, or "never" when b is unset.
+func chaosSince(b, a int64) string {
+	if b == 0 {
+		return "never"
+	}
+	return time.Duration(b - a).Round(time.Millisecond).String()
+}
+
+// chaosFreeBase finds a BASE_PORT whose every port for chaosShards shards
+// and chaosProxies proxies is free right now (see lcFreeBase).
+func chaosFreeBase(t testing.TB) int {
+	t.Helper()
+	var offs []int
+	for i := 1; i <= chaosShards; i++ {
+		offs = append(offs, i, 200+i)
+	}
+	for j := 1; j <= chaosProxies; j++ {
+		offs = append(offs, 100+j, 300+j)
+	}
+	for attempt := 0; attempt < 100; attempt++ {
+		base := 20000 + rand.IntN(12000)
+		var held []net.Listener
+		free := true
+		for _, off := range offs {
+			l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(base+off)))
+			if err != nil {
+				free = false
+				break
+			}
+			held = append(held, l)
+		}
+		for _, l := range held {
+			_ = l.Close()
+		}
+		if free {
+			return base
+		}
+	}
+	t.Fatal("no free range of ports for the chaos cluster")
+	return 0
+}
+
+// chaosStart starts chaosShards shards and chaosProxies proxies with
+// scripts/local-cluster, fsync on every write, in a new RUN_DIR. The
+// cluster is stopped (and leftovers killed) when the test ends.
+func chaosStart(t *testing.T) *lcCluster {
+	t.Helper()
+	script, bin := lcScriptPath(t), procBinary(t)
+	env := []string{"SYNC=always"}
+	for attempt := 1; ; attempt++ {
+		c := &lcCluster{script: script, bin: bin, runDir: t.TempDir(), base: chaosFreeBase(t), pids: map[int]bool{}}
+		t.Cleanup(func() { c.cleanup(t) })
+		start := time.Now()
+		out, err := c.run(env, "start", strconv.Itoa(chaosShards), strconv.Itoa(chaosProxies))
+		if err == nil {
+			t.Logf("local-cluster start %d %d with BASE_PORT=%d SYNC=always PARTITIONS=%d (%v):\n%s",
+				chaosShards, chaosProxies, c.base, procPartitions, time.Since(start).Round(time.Millisecond), out)
+			return c
+		}
+		if attempt == 2 {
+			t.Fatalf("local-cluster start %d %d with BASE_PORT=%d: %v\n%s", chaosShards, chaosProxies, c.base, err, out)
+		}
+		t.Logf("local-cluster start with BASE_PORT=%d failed, trying other ports: %v\n%s", c.base, err, out)
+	}
+}
+
+// chaosStoppedShards runs `status` and returns the shards not running.
+func chaosStoppedShards(t *testing.T, c *lcCluster) []int {
+	t.Helper()
+	out, err := c.run(nil, "status")
+	if err != nil {
+		t.Fatalf("local-cluster status: %v\n%s", err, out)
+	}
+	var stopped []int
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		f := strings.Fields(line)
+		if len(f) != 5 {
+			t.Fatalf("status line %q: want role, id, address, pid, state", line)
+		}
+		if pid, err := strconv.Atoi(f[3]); err == nil {
+			c.pids[pid] = true
+		}
+		if f[0] == "shard" && f[4] != "running" {
+			id, err := strconv.Atoi(f[1])
+			if err != nil {
+				t.Fatalf("status line %q: id: %v", line, err)
+			}
+			stopped = append(stopped, id)
+		}
+	}
+	return stopped
+}
+
+// chaosMasters returns, by partition, the shard the proxies route it to:
+// the static placement a proxy computes from its --shard list. When the
+// cluster map becomes dynamic, this must come from the cluster instead.
+func chaosMasters() []string {
+	members := make([]ring.Member, chaosShards)
+	for i := range members {
+		members[i] = ring.Member{ID: "shard-" + strconv.Itoa(i+1)}
+	}
+	table := ring.Assign(ring.Table{}, members, 1, procPartitions)
+	masters := make([]string, procPartitions)
+	for p := range masters {
+		masters[p] = table.Master(p)
+	}
+	return masters
+}
+
+// chaosRegisterKeys picks chaosRegistersPerShard register keys on every
+// shard, each in a partition of its own.
+func chaosRegisterKeys(t *testing.T, masters []string) []string {
+	t.Helper()
+	per := map[string]int{}
+	used := map[int]bool{}
+	var keys []string
+	for n := 0; len(keys) < chaosShards*chaosRegistersPerShard && n < 100000; n++ {
+		k := "chaos:r:" + strconv.Itoa(n)
+		p := ring.Partition([]byte(k), procPartitions)
+		if used[p] || per[masters[p]] >= chaosRegistersPerShard {
+			continue
+		}
+		used[p] = true
+		per[masters[p]]++
+		keys = append(keys, k)
+	}
+	if len(keys) != chaosShards*chaosRegistersPerShard {
+		t.Fatalf("found %d register keys, want %d", len(keys), chaosShards*chaosRegistersPerShard)
+	}
+	return keys
+}
+
+// chaosClient is a go-redis client of one proxy with RESP2, short
+// timeouts and no retries, so every operation's outcome is observed once.
+func chaosClient(t *testing.T, addr string) *redis.Client {
+	rdb := redis.NewClient(&redis.Options{
+		Addr:         addr,
+		Protocol:     2,
+		DialTimeout:  time.Second,
+		ReadTimeout:  chaosOpTimeout,
+		WriteTimeout: chaosOpTimeout,
+		MaxRetries:   -1, // 0 would mean go-redis's default of 3 retries
+		PoolSize:     2 * chaosWorkers,
+	})
+	t.Cleanup(func() { _ = rdb.Close() })
+	return rdb
+}
+
+// chaosWaitReachable waits until every proxy answers a GET of a key in every
+// partition without an error.
+func chaosWaitReachable(t *testing.T, clients []*redis.Client, keys []string) {
+	t.Helper()
+	deadline := time.Now().Add(chaosSettleTimeout)
+	for i, rdb := range clients {
+		for {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			_, err := procGetAll(ctx, rdb, keys)
+			cancel()
+			if err == nil {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("proxy %d still fails a GET %v after the chaos: %v", i+1, chaosSettleTimeout, err)
+			}
+			time.Sleep(50 * time.Millisecond) // polling interval
+		}
+	}
+}
+
+// chaosDuration reads SHARDIS_CHAOS_DURATION.
+func chaosDuration(t *testing.T) time.Duration {
+	s := os.Getenv("SHARDIS_CHAOS_DURATION")
+	if s == "" {
+		return chaosDefaultDuration
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d <= 0 {
+		t.Fatalf("SHARDIS_CHAOS_DURATION=%q: want a positive Go duration such as 60s", s)
+	}
+	return d
+}
+
+// chaosSeed reads SHARDIS_CHAOS_SEED, or makes a seed up.
+func chaosSeed(t *testing.T) uint64 {
+	s := os.Getenv("SHARDIS_CHAOS_SEED")
+	if s == "" {
+		return rand.Uint64()
+	}
+	seed, err := strconv.ParseUint(s, 10, 64)
+	if err != nil {
+		t.Fatalf("SHARDIS_CHAOS_SEED=%q: want an unsigned integer", s)
+	}
+	return seed
+}
+
+// chaosOutDir is where evidence of a failure goes: SHARDIS_CHAOS_OUT, or a
+// new directory that outlives the test so the file can be opened.
+func chaosOutDir(t *testing.T) string {
+	if d := os.Getenv("SHARDIS_CHAOS_OUT"); d != "" {
+		return d
+	}
+	d, err := os.MkdirTemp("", "shardis-chaos-")
+	if err != nil {
+		t.Errorf("a directory for the visualization: %v", err)
+		return t.TempDir()
+	}
+	return d
+}
+
+// chaosPercentile returns the q-quantile (0 < q <= 1) of sorted durations
+// by nearest rank: the smallest value at least a fraction q of them do not
+// exceed.
+func chaosPercentile(sorted []time.Duration, q float64) time.Duration {
+	if len(sorted) == 0 {
+		return 0
+	}
+	rank := int(math.Ceil(q * float64(len(sorted))))
+	return sorted[min(len(sorted), max(rank, 1))-1]
+}
+
+// TestChaosPercentile checks the nearest-rank quantile of the figures.
+func TestChaosPercentile(t *testing.T) {
+	d := []time.Duration{1, 2, 3, 4}
+	for _, tc := range []struct {
+		q    float64
+		want time.Duration
+	}{{0.5, 2}, {0.75, 3}, {0.76, 4}, {1, 4}, {0.01, 1}} {
+		if got := chaosPercentile(d, tc.q); got != tc.want {
+			t.Errorf("quantile %v of %v = %v, want %v", tc.q, d, got, tc.want)
+		}
+	}
+	if got := chaosPercentile(nil, 0.5); got != 0 {
+		t.Errorf("quantile of nothing = %v, want 0", got)
+	}
+}
+
+// TestChaos runs a workload of real clients through both proxies while a
+// nemesis kill -9s and restarts shards, then checks that no acknowledged
+// write or increment was lost and that every register history is
+// linearizable. Every partition has one copy and every write is fsynced
+// before it is acknowledged (SYNC=always), so the current system must
+// pass; with replication the same checks hold at RF 3 with --sync everysec.
+func TestChaos(t *testing.T) {
+	begin := time.Now()
+	duration := chaosDuration(t)
+	seed := chaosSeed(t)
+	t.Logf("chaos: duration %v, seed %d (SHARDIS_CHAOS_SEED=%d repeats the nemesis schedule)", duration, seed, seed)
+
+	c := chaosStart(t)
+	b, err := os.ReadFile(filepath.Join(c.runDir, "proxies"))
+	if err != nil {
+		t.Fatalf("the proxies file: %v", err)
+	}
+	proxies := strings.Fields(string(b))
+	if len(proxies) != chaosProxies {
+		t.Fatalf("proxies file lists %q, want %d proxies", proxies, chaosProxies)
+	}
+	clients := make([]*redis.Client, len(proxies))
+	for i, addr := range proxies {
+		clients[i] = chaosClient(t, addr)
+	}
+	masters := chaosMasters()
+	registers := chaosRegisterKeys(t, masters)
+	hist := chaosNewHistory()
+	lastAck := make([]atomic.Int64, procPartitions)
+
+	workers := make([]*chaosWorker, chaosWorkers)
+	for i := range workers {
+		workers[i] = &chaosWorker{
+			id: i, rdb: clients[i%len(clients)], rng: rand.New(rand.NewPCG(seed, uint64(i)+1)),
+			hist: hist, registers: registers, lastAck: lastAck,
+			acked: map[string]string{}, ambiguous: map[string]string{},
+		}
+	}
+
+	// Goroutines stop on every path out of the test, Fatal included; this
+	// cleanup runs before the cluster's (cleanups run last-in first-out).
+	stopWork, stopNemesis := make(chan struct{}), make(chan struct{})
+	var stopWorkOnce, stopNemesisOnce sync.Once
+	var workWG, nemesisWG sync.WaitGroup
+	halt := func() {
+		stopNemesisOnce.Do(func() { close(stopNemesis) })
+		nemesisWG.Wait()
+		stopWorkOnce.Do(func() { close(stopWork) })
+		workWG.Wait()
+	}
+	t.Cleanup(halt)
+
+	for _, w := range workers {
+		workWG.Add(1)
+		go func() {
+			defer workWG.Done()
+			w.run(stopWork)
+		}()
+	}
+	var kills []chaosKill
+	maxRounds := int(duration/(2*time.Second)) + 1
+	nemesisWG.Add(1)
+	go func() {
+		defer nemesisWG.Done()
+		kills = chaosNemesis(t, c, rand.New(rand.NewPCG(seed, 0)), hist, maxRounds, stopNemesis)
+	}()
+
+	select {
+	case <-time.After(duration):
+	case <-t.Context().Done():
+	}
+	stopNemesisOnce.Do(func() { close(stopNemesis) })
+	nemesisWG.Wait()
+	// Keep the workload running until a write on the last victim's keys was
+	// acknowledged after its kill, so every kill's unavailability is measured.
+	if n := len(kills); n > 0 && kills[n-1].restarted != 0 {
+		last := kills[n-1]
+		deadline := time.Now().Add(10 * time.Second)
+		for !chaosWrittenSince(lastAck, masters, last) && time.Now().Before(deadline) {
+			time.Sleep(20 * time.Millisecond) // polling interval
+		}
+	}
+	stopWorkOnce.Do(func() { close(stopWork) })
+	workWG.Wait()
+	chaosLoad := time.Since(begin)
+
+	// Settle: every shard running, every proxy reaching every partition.
+	for _, id := range chaosStoppedShards(t, c) {
+		c.must(t, nil, "restart", strconv.Itoa(id))
+	}
+	if stopped := chaosStoppedShards(t, c); len(stopped) > 0 {
+		t.Fatalf("shards %v still stopped after restart", stopped)
+	}
+	chaosWaitReachable(t, clients, procOnePerPartition("chaos:ready:"))
+
+	// Merge what the workers saw.
+	acked, ambiguous := map[string]string{}, map[string]string{}
+	var counters [chaosCounters]chaosCounter
+	var outcomes [chaosKinds][chaosOutcomes]int
+	var firstErr [chaosKinds][chaosOutcomes]string
+	var acks []chaosAck
+	for _, w := range workers {
+		for k, v := range w.acked {
+			acked[k] = v
+		}
+		for k, v := range w.ambiguous {
+			ambiguous[k] = v
+		}
+		for i := range counters {
+			counters[i].acked += w.counters[i].acked
+			counters[i].ambiguous += w.counters[i].ambiguous
+			counters[i].replies = append(counters[i].replies, w.counters[i].replies...)
+		}
+		for k := range outcomes {
+			for o := range outcomes[k] {
+				outcomes[k][o] += w.outcomes[k][o]
+				if firstErr[k][o] == "" {
+					firstErr[k][o] = w.firstErr[k][o]
+				}
+			}
+		}
+		acks = append(acks, w.acks...)
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), chaosSettleTimeout)
+	defer cancel()
+
+	// 1. Every acknowledged unique write reads back, through both proxies.
+	keys := make([]string, 0, len(acked)+len(ambiguous))
+	for k := range acked {
+		keys = append(keys, k)
+	}
+	for k := range ambiguous {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for i, rdb := range clients {
+		vals, err := procGetAll(ctx, rdb, keys)
+		if err != nil {
+			t.Fatalf("reading back the unique writes through proxy %d: %v", i+1, err)
+		}
+		read := make(map[string]*string, len(keys))
+		for j, k := range keys {
+			read[k] = vals[j]
+		}
+		wc := chaosCheckWrites(acked, ambiguous, read)
+		t.Logf("acknowledged writes lost (read through proxy %d): %d of %d (%d missing, %d with another value)",
+			i+1, wc.lost(), wc.acked, len(wc.missing), len(wc.wrong))
+		if i == 0 {
+			t.Logf("unacknowledged writes applied anyway: %d of %d (allowed: outcome unknown)", wc.ambiguousPresent, wc.ambiguous)
+		}
+		if wc.lost() > 0 {
+			for _, k := range append(wc.missing, wc.wrong...)[:min(10, wc.lost())] {
+				t.Errorf("proxy %d: %s (written %q) reads back %s", i+1, k, chaosPick(acked, ambiguous, k), lcShow(read[k]))
+			}
+			t.Errorf("%d of %d acknowledged writes lost or changed after kill -9 with SYNC=always", wc.lost(), wc.acked)
+		}
+	}
+
+	// 2. Every acknowledged INCR counted, none twice.
+	var totalAcked, totalAmb, totalExcess int64
+	for i := range counters {
+		key := chaosCounterKey(i)
+		final, err := clients[0].Get(ctx, key).Int64()
+		if errors.Is(err, redis.Nil) {
+			final, err = 0, nil
+		}
+		if err != nil {
+			t.Fatalf("GET %s: %v", key, err)
+		}
+		r := chaosCheckCounter(counters[i], final)
+		totalAcked += r.acked
+		totalAmb += r.ambiguous
+		totalExcess += r.excess
+		if !r.ok() {
+			t.Errorf("counter %s: final %d, %d INCRs acknowledged, %d unknown: %d acknowledged increments lost, %d counted twice, replies repeated %v, largest acknowledged reply above the final value %d",
+				key, final, r.acked, r.ambiguous, r.lost, r.extra, r.repeated[:min(10, len(r.repeated))], r.beyond)
+		}
+	}
+	t.Logf("acknowledged INCRs lost: %d counters, %d acknowledged increments, %d of %d unknown ones counted anyway",
+		chaosCounters, totalAcked, totalExcess, totalAmb)
+
+	// 3. The registers, with a final read of each through every proxy.
+	for i, rdb := range clients {
+		for _, k := range registers {
+			call := hist.now()
+			v, err := rdb.Get(ctx, k).Result()
+			ret := hist.now()
+			if err != nil && !errors.Is(err, redis.Nil) {
+				t.Fatalf("final GET %s through proxy %d: %v", k, i+1, err)
+			}
+			hist.addGet(chaosWorkers+i, k, v, call, ret)
+		}
+	}
+	lin := chaosCheckRegisters(hist.operations(), chaosCheckTimeout)
+	most := ""
+	if lin.unknown > 0 {
+		most = fmt.Sprintf(", up to %d on %s", lin.maxUnknownPerKey, lin.maxUnknownPerKeyName)
+	}
+	t.Logf("linearizability of %d register keys: %v (%d acknowledged SETs, %d GETs, %d SETs of unknown outcome kept%s, %d unread ones dropped; checked in %v)",
+		lin.keys, lin.result, lin.sets, lin.gets, lin.unknown, most, lin.pruned, lin.took.Round(time.Millisecond))
+	if lin.result != porcupine.Ok {
+		path, err := chaosVisualize(chaosOutDir(t), lin)
+		if err != nil {
+			t.Errorf("writing the visualization: %v", err)
+		}
+		t.Errorf("register histories are %v (not proven linearizable); porcupine's visualization: %s", lin.result, path)
+	}
+
+	// 4. Operation counts.
+	total := 0
+	for k := chaosKind(0); k < chaosKinds; k++ {
+		o := outcomes[k]
+		total += o[chaosOK] + o[chaosErrReply] + o[chaosTimedOut] + o[chaosConnErr]
+		t.Logf("ops %s: %d ok, %d error replies, %d timed out, %d connection errors%s",
+			k, o[chaosOK], o[chaosErrReply], o[chaosTimedOut], o[chaosConnErr], chaosErrSamples(firstErr[k]))
+	}
+	t.Logf("ops total: %d in %v of load (%.0f/s)", total, chaosLoad.Round(time.Millisecond), float64(total)/chaosLoad.Seconds())
+
+	// 5. Unavailability per kill: from the kill to the first acknowledged
+	// write on a key of the killed shard.
+	var downs, recoveries []time.Duration
+	for _, k := range kills {
+		first := chaosFirstAckAfter(acks, masters, k)
+		t.Logf("kill -9 shard-%d at %v: down %v until the nemesis restarted it, restart took %v, first acknowledged write on its keys %s after the kill (%s after the restart began)",
+			k.shard, time.Duration(k.killed).Round(time.Millisecond), chaosSince(k.restart, k.killed), chaosSince(k.restarted, k.restart),
+			chaosSince(first, k.killed), chaosSince(first, k.restart))
+		if first != 0 {
+			downs = append(downs, time.Duration(first-k.killed))
+			recoveries = append(recoveries, time.Duration(first-k.restart))
+		} else {
+			t.Errorf("no write on shard-%d's keys was acknowledged after its kill -9 and restart", k.shard)
+		}
+	}
+	slices.Sort(downs)
+	slices.Sort(recoveries)
+	t.Logf("time unavailable per kill: %d kills, p50 %v, max %v", len(kills),
+		chaosPercentile(downs, 0.5).Round(time.Millisecond), chaosPercentile(downs, 1).Round(time.Millisecond))
+	t.Logf("time from restart to the first acknowledged write: p50 %v, max %v",
+		chaosPercentile(recoveries, 0.5).Round(time.Millisecond), chaosPercentile(recoveries, 1).Round(time.Millisecond))
+
+	if len(kills) == 0 {
+		t.Errorf("the nemesis killed nothing in %v", duration)
+	}
+	if len(acked) < 100 || lin.sets+lin.gets < 100 {
+		t.Errorf("only %d unique writes and %d register operations succeeded: too few to mean anything", len(acked), lin.sets+lin.gets)
+	}
+	t.Logf("chaos test took %v", time.Since(begin).Round(time.Millisecond))
+}
+
+// chaosPick returns the value written to key, acknowledged or not.
+func chaosPick(acked, ambiguous map[string]string, key string) string {
+	if v, ok := acked[key]; ok {
+		return v
+	}
+	return ambiguous[key]
+}
+
+// chaosErrSamples prints the first error of each failed outcome.
+func chaosErrSamples(first [chaosOutcomes]string) string {
+	var parts []string
+	for o, msg := range first {
+		if msg != "" {
+			parts = append(parts, fmt.Sprintf("%s %q", [...]string{"ok", "error reply", "timeout", "connection error"}[o], msg))
+		}
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return "; first " + strings.Join(parts, ", ")
+}
+
+// chaosWrittenSince reports whether a write on a partition of k's shard was
+// acknowledged after k's kill.
+func chaosWrittenSince(lastAck []atomic.Int64, masters []string, k chaosKill) bool {
+	victim := "shard-" + strconv.Itoa(k.shard)
+	for p := range lastAck {
+		if masters[p] == victim && lastAck[p].Load() > k.killed {
+			return true
+		}
+	}
+	return false
+}
+
+// chaosFirstAckAfter returns when the first write on a partition of k's
+// shard was acknowledged after its kill, or 0.
+func chaosFirstAckAfter(acks []chaosAck, masters []string, k chaosKill) int64 {
+	victim := "shard-" + strconv.Itoa(k.shard)
+	var first int64
+	for _, a := range acks {
+		if a.at > k.killed && masters[a.part] == victim && (first == 0 || a.at < first) {
+			first = a.at
+		}
+	}
+	return first
+}
