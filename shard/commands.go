@@ -40,7 +40,7 @@ var commandTable = buildCommandTable()
 
 func buildCommandTable() map[string]*command {
 	t := make(map[string]*command)
-	for _, group := range [][]command{stringCommands, keyCommands, connCommands, internalCommands, replCommands} {
+	for _, group := range [][]command{stringCommands, keyCommands, connCommands, internalCommands, replCommands, replStreamCommands} {
 		for i := range group {
 			e := group[i]
 			e.spec = resp.Lookup([]byte(e.name))

@@ -46,6 +46,16 @@ type Config struct {
 	// memory for followers catching up without a snapshot (the logs of a
 	// shard are also bounded to about 256 MiB in all). Default DefaultReplLogSize.
 	ReplLogSize int
+	// ReplFetchMaxWait bounds how long a SHARDIS.FETCH waits for new
+	// effects before answering an empty array (a follower's request asks
+	// for at most this); as a follower, it is the wait this shard asks its
+	// master for. It also bounds how stale an idle follower's position can
+	// look to its master. Default DefaultReplFetchMaxWait.
+	ReplFetchMaxWait time.Duration
+	// ReplFetchMaxBytes bounds the encoded effects of one SHARDIS.FETCH
+	// reply (one effect larger than this still goes, alone); the follower
+	// asks again for the rest. Default DefaultReplFetchMaxBytes.
+	ReplFetchMaxBytes int
 	// Limits bound what one connection may send. Zero fields take
 	// resp.DefaultLimits.
 	Limits resp.Limits

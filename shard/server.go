@@ -4,6 +4,7 @@
 package shard
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -65,6 +66,13 @@ type Server struct {
 	conns     sync.WaitGroup // one per open connection
 	stop      chan struct{}  // closed by Close to stop background loops
 	bg        sync.WaitGroup // background loops
+
+	// replCtx ends when Close begins, so that long-polling SHARDIS.FETCH
+	// handlers, WaitAcked callers and Follow loops return before Close
+	// waits for them.
+	replCtx    context.Context
+	replCancel context.CancelFunc
+	repl       replState // see repl_master.go and repl_follower.go
 }
 
 // New validates cfg, opens the data dir (recording or checking its partition
@@ -93,6 +101,8 @@ func newServer(cfg Config, now func() time.Time) (*Server, error) {
 		parts:     make([]atomic.Pointer[partition], cfg.Partitions),
 		stop:      make(chan struct{}),
 	}
+	s.replCtx, s.replCancel = context.WithCancel(context.Background())
+	s.repl.init(cfg.Partitions)
 	switch cfg.Sync {
 	case SyncAlways:
 		s.syncPolicy = buntdb.Always
@@ -109,6 +119,7 @@ func newServer(cfg Config, now func() time.Time) (*Server, error) {
 	s.metrics = metrics.NewShard(reg)
 	if !cfg.InMemory {
 		if err := s.prepareDataDir(); err != nil {
+			s.replCancel()
 			s.closeStores()
 			return nil, err
 		}
@@ -138,6 +149,12 @@ func (c Config) validate() error {
 	if c.ReplLogSize < 0 {
 		errs = append(errs, fmt.Errorf("shard: ReplLogSize (%d) must not be negative", c.ReplLogSize))
 	}
+	if c.ReplFetchMaxWait < 0 {
+		errs = append(errs, fmt.Errorf("shard: ReplFetchMaxWait (%s) must not be negative", c.ReplFetchMaxWait))
+	}
+	if c.ReplFetchMaxBytes < 0 {
+		errs = append(errs, fmt.Errorf("shard: ReplFetchMaxBytes (%d) must not be negative", c.ReplFetchMaxBytes))
+	}
 	if c.ExpiryInterval < 0 {
 		errs = append(errs, fmt.Errorf("shard: ExpiryInterval (%s) must not be negative", c.ExpiryInterval))
 	}
@@ -153,6 +170,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.ExpiryInterval == 0 {
 		c.ExpiryInterval = DefaultExpiryInterval
+	}
+	if c.ReplFetchMaxWait == 0 {
+		c.ReplFetchMaxWait = DefaultReplFetchMaxWait
+	}
+	if c.ReplFetchMaxBytes == 0 {
+		c.ReplFetchMaxBytes = DefaultReplFetchMaxBytes
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
@@ -229,6 +252,7 @@ func (s *Server) Close() error {
 	s.closed = true
 	srv, ln, done := s.srv, s.ln, s.serveDone
 	s.mu.Unlock()
+	s.replCancel()
 
 	if srv != nil {
 		_ = srv.Close() // marks the server done (fails if Serve has not begun yet)

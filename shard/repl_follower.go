@@ -1,0 +1,233 @@
+package shard
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/shardis/shardis/resp"
+)
+
+// Reconnection backoff of a Follow loop: it doubles from the minimum after
+// each failed attempt and returns to it once a fetch succeeded.
+const (
+	followBackoffMin = 50 * time.Millisecond
+	followBackoffMax = time.Second
+)
+
+// followReplyTimeout is how long, beyond the wait it asked for, a follower
+// waits for a FETCH reply before it takes the master for dead and
+// reconnects.
+const followReplyTimeout = 10 * time.Second
+
+// snapshotTimeout bounds the transfer of one snapshot.
+const snapshotTimeout = 5 * time.Minute
+
+// Follow makes the shard follow partitions from the master with id
+// masterID at masterAddr: it marks them followers (see SetFollower) and
+// starts one goroutine, with one connection, that loops on SHARDIS.FETCH
+// with the shard's applied seq of each partition (which the master takes
+// as the acknowledgement, under this shard's Config.ID), applies the
+// effects it receives, and loads a snapshot whenever the master says its
+// log cannot continue from that seq. It reconnects with backoff (50 ms
+// doubling to 1 s) until stopped, and resumes from whatever this shard has
+// applied, so a restarted file-backed follower catches up from its
+// persisted seq. stop ends the loop and returns once it has exited; Close
+// ends it too. A partition must be followed by at most one Follow at a
+// time. Partition ids out of range are ignored; with none left, Follow
+// does nothing.
+func (s *Server) Follow(masterID, masterAddr string, partitions []int) (stop func()) {
+	ps := make([]int, 0, len(partitions))
+	for _, p := range partitions {
+		if s.checkPartition(p) == nil {
+			ps = append(ps, p)
+		}
+	}
+	slices.Sort(ps)
+	ps = slices.Compact(ps)
+	if len(ps) == 0 {
+		return func() {}
+	}
+
+	ctx, cancel := context.WithCancel(s.replCtx)
+	done := make(chan struct{})
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		cancel()
+		return func() {}
+	}
+	s.bg.Add(1) // Close waits for the loop before closing the stores
+	s.mu.Unlock()
+	for _, p := range ps {
+		if err := s.SetFollower(p, true); err != nil {
+			s.log.Error("cannot make partition a follower", "shard", s.cfg.ID, "partition", p, "err", err)
+		}
+	}
+	f := &follower{s: s, masterID: masterID, addr: masterAddr, parts: ps}
+	go func() {
+		defer s.bg.Done()
+		defer close(done)
+		f.loop(ctx)
+	}()
+	return func() {
+		cancel()
+		<-done
+	}
+}
+
+// ReplicationLag returns, for partition p of a follower, the highest seq
+// its master reported (as far as this shard has heard) and the seq it has
+// applied; master-applied is how far it lags. Both are 0 for a partition
+// never followed nor written.
+func (s *Server) ReplicationLag(p int) (master, applied uint64) {
+	applied, err := s.Seq(p)
+	if err != nil {
+		return 0, 0
+	}
+	return max(s.repl.masterSeq[p].Load(), applied), applied
+}
+
+// follower is the state of one Follow loop.
+type follower struct {
+	s        *Server
+	masterID string
+	addr     string
+	parts    []int
+}
+
+func (f *follower) loop(ctx context.Context) {
+	backoff := followBackoffMin
+	for {
+		progressed, err := f.session(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		if progressed {
+			backoff = followBackoffMin
+		}
+		f.s.log.Warn("replication from master interrupted", "shard", f.s.cfg.ID, "master", f.masterID,
+			"addr", f.addr, "err", err, "retry_in", backoff)
+		t := time.NewTimer(backoff)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+		backoff = min(2*backoff, followBackoffMax)
+	}
+}
+
+// session runs the fetch loop over one connection until it fails or ctx
+// ends; progressed reports whether any fetch succeeded.
+func (f *follower) session(ctx context.Context) (progressed bool, err error) {
+	var d net.Dialer
+	nc, err := d.DialContext(ctx, "tcp", f.addr)
+	if err != nil {
+		return false, err
+	}
+	defer nc.Close()
+	defer context.AfterFunc(ctx, func() { _ = nc.Close() })()
+
+	s := f.s
+	rr := resp.NewReplyReader(nc, 0)
+	bw := bufio.NewWriterSize(nc, 4096)
+	wait := s.cfg.ReplFetchMaxWait
+	want := make(map[int]bool, len(f.parts))
+	args := make([][]byte, 3, 3+2*len(f.parts))
+	args[0] = []byte("SHARDIS.FETCH")
+	args[1] = []byte(s.cfg.ID)
+	args[2] = strconv.AppendInt(nil, wait.Milliseconds(), 10)
+	for _, p := range f.parts {
+		want[p] = true
+		args = append(args, strconv.AppendInt(nil, int64(p), 10), nil)
+	}
+	var out []byte
+	for {
+		for i, p := range f.parts {
+			seq, err := s.Seq(p)
+			if err != nil {
+				return progressed, err
+			}
+			args[4+2*i] = strconv.AppendUint(args[4+2*i][:0], seq, 10)
+		}
+		out = resp.AppendCommand(out[:0], args...)
+		v, err := f.roundTrip(nc, bw, rr, out, time.Now().Add(wait+followReplyTimeout))
+		if err != nil {
+			return progressed, err
+		}
+		got, err := decodeFetchReply(v, want)
+		if err != nil {
+			return progressed, err
+		}
+		progressed = true
+		for _, g := range got {
+			ms := &s.repl.masterSeq[g.p]
+			for old := ms.Load(); old < g.seq && !ms.CompareAndSwap(old, g.seq); old = ms.Load() {
+			}
+			if !g.snapshot {
+				_, err := s.ApplyEffects(g.p, g.effects)
+				if err == nil {
+					continue
+				}
+				if !errors.Is(err, ErrSeqGap) {
+					return progressed, fmt.Errorf("partition %d: %w", g.p, err)
+				}
+				// Local writes moved this copy on: reset it from the master.
+			}
+			if err := f.loadSnapshot(nc, bw, rr, g.p); err != nil {
+				return progressed, err
+			}
+		}
+	}
+}
+
+// roundTrip sends one command and reads its reply, which aliases rr's
+// buffer until the next read.
+func (f *follower) roundTrip(nc net.Conn, bw *bufio.Writer, rr *resp.ReplyReader, cmd []byte, deadline time.Time) (resp.Value, error) {
+	if err := nc.SetDeadline(deadline); err != nil {
+		return resp.Value{}, err
+	}
+	if _, err := bw.Write(cmd); err != nil {
+		return resp.Value{}, err
+	}
+	if err := bw.Flush(); err != nil {
+		return resp.Value{}, err
+	}
+	raw, err := rr.Next()
+	if err != nil {
+		return resp.Value{}, err
+	}
+	v, _, err := resp.ParseValue(raw)
+	return v, err
+}
+
+// loadSnapshot fetches partition p's snapshot from the master over the
+// session's connection and loads it.
+func (f *follower) loadSnapshot(nc net.Conn, bw *bufio.Writer, rr *resp.ReplyReader, p int) error {
+	cmd := resp.AppendCommand(nil, []byte("SHARDIS.SNAPSHOT"), strconv.AppendInt(nil, int64(p), 10))
+	v, err := f.roundTrip(nc, bw, rr, cmd, time.Now().Add(snapshotTimeout))
+	if err != nil {
+		return err
+	}
+	if v.Kind == resp.KindError {
+		return fmt.Errorf("shard: master answered SHARDIS.SNAPSHOT %d with %q", p, v.Str)
+	}
+	if v.Kind != resp.KindBulk || v.Null {
+		return fmt.Errorf("shard: SHARDIS.SNAPSHOT %d: reply is not a bulk", p)
+	}
+	seq, err := f.s.LoadSnapshot(p, bytes.NewReader(v.Str))
+	if err != nil {
+		return fmt.Errorf("partition %d: %w", p, err)
+	}
+	f.s.repl.snapshots.Add(1)
+	f.s.log.Info("partition loaded from a snapshot", "shard", f.s.cfg.ID, "master", f.masterID, "partition", p, "seq", seq)
+	return nil
+}

@@ -1,0 +1,407 @@
+package shard
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"reflect"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/shardis/shardis/resp"
+)
+
+// The replication stream. A follower shard keeps one connection to each
+// master it follows and sends, in a loop, one SHARDIS.FETCH naming every
+// partition it follows from that master with the seq it has applied. The
+// position it sends is its acknowledgement (as in Kafka): the master
+// records it, and a write committed at seq S on partition p is held by a
+// follower once that follower fetches p after S or later. Commit level
+// `all` waits for that with WaitAcked.
+//
+//	SHARDIS.FETCH follower-id wait-ms p1 after1 [p2 after2 …]
+//	    Records that follower-id has applied partition pN through afterN,
+//	    then answers as soon as some listed partition has something for
+//	    it, or after wait-ms (at most Config.ReplFetchMaxWait) with *0.
+//	    *N  one element per partition that has something:
+//	        *4 :p :0 *K $effect… :seq   the effects after the follower's
+//	                 position, oldest first, in the format of effects.go,
+//	                 about Config.ReplFetchMaxBytes in all per reply (a
+//	                 partition left out for space comes in the next reply);
+//	                 seq is the master's seq of p.
+//	        *4 :p :1 *0 :seq   snapshot needed: the effect log no longer
+//	                 holds the effects after the follower's position, or
+//	                 the position is beyond seq (the follower holds writes
+//	                 the master does not, and counts as having acked
+//	                 nothing). Load SHARDIS.SNAPSHOT p, then fetch again.
+//	    A partition id out of range answers "-ERR invalid partition"; a
+//	    wait or position that is not a non-negative integer Redis's
+//	    not-an-integer error; an odd number of partition arguments the
+//	    wrong-number-of-arguments error; a partition named twice
+//	    "-ERR duplicate partition"; an empty or overlong follower id
+//	    "-ERR invalid follower id"; a partition already followed by
+//	    maxFollowers other ids "-ERR too many followers of partition p".
+//
+// A waiting FETCH blocks only its own connection (one per follower); it
+// ends at once when the master closes.
+var replStreamCommands = []command{
+	{name: "shardis.fetch", fn: cmdFetch, arity: -5},
+}
+
+// Defaults for zero replication Config fields.
+const (
+	DefaultReplFetchMaxWait  = time.Second
+	DefaultReplFetchMaxBytes = 1 << 20
+)
+
+// FETCH reply kinds.
+const (
+	fetchEffects  = 0
+	fetchSnapshot = 1
+)
+
+const (
+	// maxFollowerID bounds the follower ids a master records.
+	maxFollowerID = 256
+	// maxFollowers bounds the follower ids recorded per partition, so
+	// stray or hostile ids cannot grow a master's memory; a partition has
+	// RF-1 followers, a few more while it moves.
+	maxFollowers = 16
+	// fetchMaxEffects bounds the effects one FETCH takes from one
+	// partition's log before the byte bound applies.
+	fetchMaxEffects = 1024
+)
+
+// replState is a shard's replication bookkeeping, as master (acks) and as
+// follower (what it heard from its masters).
+type replState struct {
+	acks []ackPart // index = partition id
+
+	// masterSeq is, per partition, the highest master seq a Follow loop
+	// heard of (see ReplicationLag).
+	masterSeq []atomic.Uint64
+	// rotate varies which partition a FETCH reply serves first, so that a
+	// busy partition cannot starve the others of the reply's bytes.
+	rotate atomic.Uint32
+	// waiting counts FETCH handlers waiting for effects.
+	waiting atomic.Int64
+	// snapshots counts the snapshots Follow loops loaded.
+	snapshots atomic.Uint64
+}
+
+// ackPart is the acknowledged positions of one partition's followers.
+type ackPart struct {
+	mu      sync.Mutex
+	acked   map[string]uint64 // follower id → applied seq; guarded by mu
+	changed chan struct{}     // closed when a position grows; nil if nobody waits; guarded by mu
+}
+
+func (r *replState) init(partitions int) {
+	r.acks = make([]ackPart, partitions)
+	r.masterSeq = make([]atomic.Uint64, partitions)
+}
+
+// recordAck stores follower's position for p. A position beyond the
+// master's seq acknowledges nothing: that follower holds another history.
+func (s *Server) recordAck(p int, follower string, pos uint64) error {
+	if seq, err := s.Seq(p); err != nil {
+		return err
+	} else if pos > seq {
+		pos = 0
+	}
+	a := &s.repl.acks[p]
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	old, known := a.acked[follower]
+	if !known {
+		if len(a.acked) >= maxFollowers {
+			return errReply("ERR too many followers of partition " + strconv.Itoa(p))
+		}
+		if a.acked == nil {
+			a.acked = make(map[string]uint64)
+		}
+	}
+	a.acked[follower] = pos
+	if pos > old && a.changed != nil {
+		close(a.changed)
+		a.changed = nil
+	}
+	return nil
+}
+
+// Acked returns the seq through which follower last reported having
+// applied partition p (0 if it never fetched p).
+func (s *Server) Acked(p int, follower string) uint64 {
+	if s.checkPartition(p) != nil {
+		return 0
+	}
+	a := &s.repl.acks[p]
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.acked[follower]
+}
+
+// ForgetFollower drops what partition p knows of follower, so a follower
+// removed from the partition stops occupying one of its maxFollowers
+// places; if it fetches again it is recorded again.
+func (s *Server) ForgetFollower(p int, follower string) {
+	if s.checkPartition(p) != nil {
+		return
+	}
+	a := &s.repl.acks[p]
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	delete(a.acked, follower)
+}
+
+// WaitAcked blocks until every named follower has acknowledged partition p
+// through seq (its fetch position is at least seq), so that a write
+// committed at seq is held by each of them; it returns ctx's error when ctx
+// ends first and an error when the shard closes. It is woken by the
+// followers' fetches, never polls, and costs nothing while nobody calls it.
+func (s *Server) WaitAcked(ctx context.Context, p int, seq uint64, followers []string) error {
+	if err := s.checkPartition(p); err != nil {
+		return err
+	}
+	a := &s.repl.acks[p]
+	for {
+		a.mu.Lock()
+		done := true
+		for _, f := range followers {
+			if a.acked[f] < seq {
+				done = false
+				break
+			}
+		}
+		if done {
+			a.mu.Unlock()
+			return nil
+		}
+		if a.changed == nil {
+			a.changed = make(chan struct{})
+		}
+		ch := a.changed
+		a.mu.Unlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-s.replCtx.Done():
+			return errClosed
+		}
+	}
+}
+
+// fetchPos is one partition of a FETCH request.
+type fetchPos struct {
+	p     int
+	after uint64
+}
+
+func cmdFetch(s *Server, c *conn, args [][]byte, now int64) {
+	if (len(args)-3)%2 != 0 {
+		c.WriteError(resp.WrongArgs("shardis.fetch"))
+		return
+	}
+	follower := args[1]
+	if len(follower) == 0 || len(follower) > maxFollowerID {
+		c.WriteError("ERR invalid follower id")
+		return
+	}
+	waitMS, ok := parseCount(c, args[2])
+	if !ok {
+		return
+	}
+	req := make([]fetchPos, 0, (len(args)-3)/2)
+	seen := make([]uint64, (s.cfg.Partitions+63)/64)
+	for i := 3; i < len(args); i += 2 {
+		p, ok := s.parsePartition(c, args[i])
+		if !ok {
+			return
+		}
+		after, ok := parseCount(c, args[i+1])
+		if !ok {
+			return
+		}
+		if seen[p/64]&(1<<(p%64)) != 0 {
+			c.WriteError("ERR duplicate partition")
+			return
+		}
+		seen[p/64] |= 1 << (p % 64)
+		req = append(req, fetchPos{p, after})
+	}
+	id := string(follower)
+	for _, r := range req {
+		if finish(c, s.recordAck(r.p, id, r.after)) {
+			return
+		}
+	}
+	wait := s.cfg.ReplFetchMaxWait
+	if waitMS < uint64(wait/time.Millisecond) {
+		wait = time.Duration(waitMS) * time.Millisecond
+	}
+	s.fetch(c, req, wait)
+}
+
+// fetch answers a FETCH as soon as some partition of req has something
+// for the follower, or with *0 after wait or when the shard closes.
+func (s *Server) fetch(c *conn, req []fetchPos, wait time.Duration) {
+	var (
+		timer *time.Timer
+		cases []reflect.SelectCase
+	)
+	for {
+		if s.writeFetchReply(c, req) {
+			return
+		}
+		if wait <= 0 {
+			c.WriteArray(0)
+			return
+		}
+		if timer == nil {
+			timer = time.NewTimer(wait)
+			defer timer.Stop()
+			cases = make([]reflect.SelectCase, 2, 2+len(req))
+			cases[0] = reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(s.replCtx.Done())}
+			cases[1] = reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(timer.C)}
+		}
+		// Subscribing after looking is race-free: SeqChanged is ready at
+		// once when the seq moved in between.
+		cases = cases[:2]
+		for _, r := range req {
+			ch, err := s.SeqChanged(r.p, r.after)
+			if finish(c, err) {
+				return
+			}
+			cases = append(cases, reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(ch)})
+		}
+		s.repl.waiting.Add(1)
+		chosen, _, _ := reflect.Select(cases)
+		s.repl.waiting.Add(-1)
+		if chosen < 2 { // closing, or the wait is over
+			c.WriteArray(0)
+			return
+		}
+	}
+}
+
+// fetchEntry is one partition of a FETCH reply; its effects are
+// buf[ends[i-1]:ends[i]] of the reply's buffer.
+type fetchEntry struct {
+	p    int
+	kind int
+	seq  uint64
+	ends []int
+}
+
+// writeFetchReply writes the reply to req when some partition has
+// something for the follower, and reports whether it did.
+func (s *Server) writeFetchReply(c *conn, req []fetchPos) bool {
+	var (
+		entries []fetchEntry
+		buf     []byte
+	)
+	budget := s.cfg.ReplFetchMaxBytes
+	start := int(s.repl.rotate.Add(1)) % len(req)
+	for k := range req {
+		if len(buf) >= budget {
+			break
+		}
+		r := req[(start+k)%len(req)]
+		effects, ok := s.EffectsSince(r.p, r.after, fetchMaxEffects)
+		seq, err := s.Seq(r.p)
+		if finish(c, err) {
+			return true
+		}
+		if !ok {
+			entries = append(entries, fetchEntry{p: r.p, kind: fetchSnapshot, seq: seq})
+			continue
+		}
+		if len(effects) == 0 {
+			continue
+		}
+		e := fetchEntry{p: r.p, kind: fetchEffects, seq: seq}
+		for _, ef := range effects {
+			if len(e.ends) > 0 && len(buf) >= budget {
+				break
+			}
+			buf = AppendEffect(buf, ef)
+			e.ends = append(e.ends, len(buf))
+		}
+		entries = append(entries, e)
+	}
+	if len(entries) == 0 {
+		return false
+	}
+	c.WriteArray(len(entries))
+	from := 0
+	for _, e := range entries {
+		c.WriteArray(4)
+		c.WriteInt(e.p)
+		c.WriteInt(e.kind)
+		c.WriteArray(len(e.ends))
+		for _, end := range e.ends {
+			c.WriteBulk(buf[from:end])
+			from = end
+		}
+		c.WriteInt64(int64(e.seq))
+	}
+	return true
+}
+
+// errFetchReply means a master's FETCH reply does not have the documented
+// shape.
+var errFetchReply = errors.New("shard: malformed SHARDIS.FETCH reply")
+
+// fetched is one partition of a decoded FETCH reply.
+type fetched struct {
+	p        int
+	snapshot bool
+	seq      uint64
+	effects  []Effect
+}
+
+// decodeFetchReply decodes a FETCH reply, refusing partitions not in
+// want. The result does not alias v.
+func decodeFetchReply(v resp.Value, want map[int]bool) ([]fetched, error) {
+	if v.Kind == resp.KindError {
+		return nil, fmt.Errorf("shard: master answered SHARDIS.FETCH with %q", v.Str)
+	}
+	if v.Kind != resp.KindArray || v.Null {
+		return nil, fmt.Errorf("%w: not an array", errFetchReply)
+	}
+	out := make([]fetched, 0, len(v.Elems))
+	for _, e := range v.Elems {
+		if e.Kind != resp.KindArray || len(e.Elems) != 4 || e.Elems[0].Kind != resp.KindInt ||
+			e.Elems[1].Kind != resp.KindInt || e.Elems[2].Kind != resp.KindArray || e.Elems[3].Kind != resp.KindInt {
+			return nil, fmt.Errorf("%w: bad entry", errFetchReply)
+		}
+		p := int(e.Elems[0].Int)
+		if !want[p] || e.Elems[3].Int < 0 {
+			return nil, fmt.Errorf("%w: partition %d was not asked for", errFetchReply, p)
+		}
+		f := fetched{p: p, seq: uint64(e.Elems[3].Int)}
+		switch e.Elems[1].Int {
+		case fetchEffects:
+			f.effects = make([]Effect, 0, len(e.Elems[2].Elems))
+			for _, b := range e.Elems[2].Elems {
+				if b.Kind != resp.KindBulk || b.Null {
+					return nil, fmt.Errorf("%w: effect is not a bulk", errFetchReply)
+				}
+				ef, err := DecodeEffect(b.Str)
+				if err != nil {
+					return nil, err
+				}
+				f.effects = append(f.effects, ef)
+			}
+		case fetchSnapshot:
+			f.snapshot = true
+		default:
+			return nil, fmt.Errorf("%w: unknown kind %d", errFetchReply, e.Elems[1].Int)
+		}
+		out = append(out, f)
+	}
+	return out, nil
+}
