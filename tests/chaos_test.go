@@ -268,40 +268,6 @@ func chaosSince(b, a int64) string {
 	return time.Duration(b - a).Round(time.Millisecond).String()
 }
 
-// chaosFreeBase finds a BASE_PORT whose every port for chaosShards shards
-// and chaosProxies proxies is free right now (see lcFreeBase).
-func chaosFreeBase(t testing.TB) int {
-	t.Helper()
-	var offs []int
-	for i := 1; i <= chaosShards; i++ {
-		offs = append(offs, i, 200+i)
-	}
-	for j := 1; j <= chaosProxies; j++ {
-		offs = append(offs, 100+j, 300+j)
-	}
-	for attempt := 0; attempt < 100; attempt++ {
-		base := 20000 + rand.IntN(12000)
-		var held []net.Listener
-		free := true
-		for _, off := range offs {
-			l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(base+off)))
-			if err != nil {
-				free = false
-				break
-			}
-			held = append(held, l)
-		}
-		for _, l := range held {
-			_ = l.Close()
-		}
-		if free {
-			return base
-		}
-	}
-	t.Fatal("no free range of ports for the chaos cluster")
-	return 0
-}
-
 // chaosStart starts chaosShards shards and chaosProxies proxies with
 // scripts/local-cluster, fsync on every write, in a new RUN_DIR. The
 // cluster is stopped (and leftovers killed) when the test ends.
@@ -310,7 +276,7 @@ func chaosStart(t *testing.T) *lcCluster {
 	script, bin := lcScriptPath(t), procBinary(t)
 	env := []string{"SYNC=always"}
 	for attempt := 1; ; attempt++ {
-		c := &lcCluster{script: script, bin: bin, runDir: t.TempDir(), base: chaosFreeBase(t), pids: map[int]bool{}}
+		c := &lcCluster{script: script, bin: bin, runDir: t.TempDir(), base: lcFreeBase(t, chaosShards, chaosProxies), pids: map[int]bool{}}
 		t.Cleanup(func() { c.cleanup(t) })
 		start := time.Now()
 		out, err := c.run(env, "start", strconv.Itoa(chaosShards), strconv.Itoa(chaosProxies))

@@ -52,28 +52,29 @@ func lcScriptPath(t testing.TB) string {
 }
 
 // lcPortOffsets are the ports, relative to BASE_PORT, a cluster of
-// lcShards shards and lcProxies proxies listens on.
-func lcPortOffsets() []int {
+// shards and proxies listens on: script ports at BASE_PORT+i (shards),
+// +100+j (proxies), and their metrics ports 200 above.
+func lcPortOffsets(shards, proxies int) []int {
 	var offs []int
-	for i := 1; i <= lcShards; i++ {
+	for i := 1; i <= shards; i++ {
 		offs = append(offs, i, 200+i)
 	}
-	for j := 1; j <= lcProxies; j++ {
+	for j := 1; j <= proxies; j++ {
 		offs = append(offs, 100+j, 300+j)
 	}
 	return offs
 }
 
-// lcFreeBase finds a BASE_PORT whose every port is free right now. Bases
-// are below Linux's ephemeral range, so outgoing connections do not take
-// them meanwhile.
-func lcFreeBase(t testing.TB) int {
+// lcFreeBase finds a BASE_PORT under which every port of a cluster of
+// shards and proxies is free right now. Bases are below Linux's ephemeral
+// range, so outgoing connections do not take them meanwhile.
+func lcFreeBase(t testing.TB, shards, proxies int) int {
 	t.Helper()
 	for attempt := 0; attempt < 100; attempt++ {
 		base := 20000 + rand.IntN(12000)
 		var held []net.Listener
 		free := true
-		for _, off := range lcPortOffsets() {
+		for _, off := range lcPortOffsets(shards, proxies) {
 			l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(base+off)))
 			if err != nil {
 				free = false
@@ -227,7 +228,7 @@ func lcStart(t *testing.T, extraEnv []string) *lcCluster {
 	t.Helper()
 	script, bin := lcScriptPath(t), procBinary(t)
 	for attempt := 1; ; attempt++ {
-		c := &lcCluster{script: script, bin: bin, runDir: t.TempDir(), base: lcFreeBase(t), pids: map[int]bool{}}
+		c := &lcCluster{script: script, bin: bin, runDir: t.TempDir(), base: lcFreeBase(t, lcShards, lcProxies), pids: map[int]bool{}}
 		t.Cleanup(func() { c.cleanup(t) })
 		start := time.Now()
 		out, err := c.run(extraEnv, "start", strconv.Itoa(lcShards), strconv.Itoa(lcProxies))
