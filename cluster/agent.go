@@ -57,9 +57,9 @@ type AgentConfig struct {
 	// advertised as Membership.AdvertiseAddr or BindAddr, which must then
 	// name a reachable IP.
 	MapAddr string
-	// AdminHandler, on voters, serves every path of MapAddr except /map,
-	// so a process can put its metrics and admin routes on the port other
-	// members know as AdminAddr. Nil answers 404 there.
+	// AdminHandler, on voters, serves every path of MapAddr except /map
+	// and /report, so a process can put its metrics and admin routes on the
+	// port other members know as AdminAddr. Nil answers 404 there.
 	AdminHandler http.Handler
 	// ReconcileInterval is how often a leading voter reconciles membership
 	// with the map besides on every membership event. Zero means
@@ -226,6 +226,7 @@ func StartAgent(cfg AgentConfig) (*Agent, error) {
 		a.agAdopt(a.ctl.State())
 		mux := http.NewServeMux()
 		mux.HandleFunc("/map", a.agServeMap)
+		mux.HandleFunc("/report", a.agServeReport)
 		if cfg.AdminHandler != nil {
 			mux.Handle("/", cfg.AdminHandler)
 		}
