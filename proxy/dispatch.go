@@ -47,7 +47,7 @@ func (p *Proxy) handle(conn redcon.Conn, first redcon.Command) {
 	var out []byte
 	for i := range cmds {
 		for next < limit && next < i+window {
-			replies[next] = p.dispatch(cl, cmds[next].Args, replies[i:next])
+			replies[next] = p.dispatch(cl, cmds[next], replies[i:next])
 			if replies[next].quit {
 				limit = next + 1
 			}
@@ -115,8 +115,9 @@ func errorReply(name string, start time.Time, msg string) *reply {
 // dispatch starts one command. earlier holds the replies of this client's
 // commands dispatched before it and not yet written: commands that need
 // everything before them done (FLUSHALL, SCAN, …) wait for them.
-func (p *Proxy) dispatch(cl *client, args [][]byte, earlier []*reply) *reply {
+func (p *Proxy) dispatch(cl *client, c redcon.Command, earlier []*reply) *reply {
 	start := time.Now()
+	args := c.Args
 	cmd := resp.Lookup(args[0])
 	if cmd == nil {
 		if h, ok := adminCommands[strings.ToLower(string(args[0]))]; ok && cl.authed {
@@ -159,7 +160,7 @@ func (p *Proxy) dispatch(cl *client, args [][]byte, earlier []*reply) *reply {
 		}
 		r = p.splitKeys(args, 2, allOK)
 	default:
-		r = p.forward(cmd, args)
+		r = p.forward(cmd, args, c.Raw)
 	}
 	r.name, r.start, r.proto = name, start, cl.proto
 	return r
@@ -171,7 +172,14 @@ var noAuthCommands = map[string]bool{"auth": true, "hello": true, "quit": true, 
 // forward sends a command whose keys all live in one partition to that
 // partition's master. Commands with keys in several partitions answer
 // CROSSSLOT, like Redis Cluster.
-func (p *Proxy) forward(cmd *resp.Command, args [][]byte) *reply {
+//
+// raw, the client's own encoding of the command (always a multibulk: the
+// input limiter rewrites inline commands), is sent as it is instead of
+// being encoded again. It points into redcon's read buffer, which stays
+// valid until handle returns; handle returns only after every request it
+// dispatched is answered, and a request is answered only after it was
+// written.
+func (p *Proxy) forward(cmd *resp.Command, args [][]byte, raw []byte) *reply {
 	first, last, step := cmd.KeyIndexes(len(args))
 	if first <= 0 || first >= len(args) {
 		return &reply{out: resp.AppendError(nil, "ERR command has no key to route by")}
@@ -192,7 +200,10 @@ func (p *Proxy) forward(cmd *resp.Command, args [][]byte) *reply {
 	if bc == nil {
 		return &reply{out: resp.AppendError(nil, noMaster(part))}
 	}
-	q := newRequest(resp.AppendCommand(nil, args...))
+	if len(raw) == 0 || raw[0] != '*' {
+		raw = resp.AppendCommand(nil, args...)
+	}
+	q := newRequest(raw)
 	bc.send(q)
 	return &reply{reqs: []*request{q}}
 }
