@@ -266,35 +266,48 @@ func (c *LimitedConn) takeConv(p []byte) int {
 	return n
 }
 
-// appendInlineAsMultibulk splits an inline command line into arguments the
-// way Redis's sdssplitargs does (whitespace separates; "double quotes" take
-// \xHH, \n, \r, \t, \b, \a and \<any> escapes; 'single quotes' take \';
-// a closing quote must be followed by a space or the end) and appends it as
-// a RESP multibulk of nargs arguments, the longest of longest bytes. An
-// empty line appends nothing; unbalanced quotes return ok false.
+// appendInlineAsMultibulk appends the inline command line as a RESP
+// multibulk of nargs arguments, the longest of longest bytes. An empty line
+// appends nothing; unbalanced quotes return ok false.
 func appendInlineAsMultibulk(dst, line []byte) (out []byte, nargs, longest int, ok bool) {
+	args, ok := SplitArgs(line)
+	if !ok || len(args) == 0 {
+		return dst, 0, 0, ok
+	}
+	dst = AppendArrayHeader(dst, len(args))
+	for _, a := range args {
+		dst = AppendBulk(dst, a)
+		longest = max(longest, len(a))
+	}
+	return dst, len(args), longest, true
+}
+
+// SplitArgs splits a command line into arguments the way Redis's
+// sdssplitargs does for inline commands (and redis-cli for its input):
+// whitespace separates; "double quotes" take \xHH, \n, \r, \t, \b, \a and
+// \<any> escapes; 'single quotes' take \'; a closing quote must be followed
+// by a space or the end. Unbalanced quotes return ok false.
+func SplitArgs(line []byte) (args [][]byte, ok bool) {
 	// Redis reads the line as a C string and never sees past a NUL (it
 	// then waits forever for a newline); the part before the NUL is taken.
 	if z := bytes.IndexByte(line, 0); z >= 0 {
 		line = line[:z]
 	}
-	var args [][2]int // arguments as [start, end) into buf
-	var buf []byte
 	i := 0
 	for {
 		for i < len(line) && isSpace(line[i]) {
 			i++
 		}
 		if i == len(line) {
-			break
+			return args, true
 		}
-		start := len(buf)
+		var cur []byte
 		inDQ, inSQ := false, false
 	arg:
 		for ; ; i++ {
 			if i == len(line) {
 				if inDQ || inSQ {
-					return dst, 0, 0, false
+					return nil, false
 				}
 				break
 			}
@@ -303,46 +316,46 @@ func appendInlineAsMultibulk(dst, line []byte) (out []byte, nargs, longest int, 
 			case inDQ:
 				switch {
 				case b == '\\' && i+3 < len(line) && line[i+1] == 'x' && isHex(line[i+2]) && isHex(line[i+3]):
-					buf = append(buf, unhex(line[i+2])<<4|unhex(line[i+3]))
+					cur = append(cur, unhex(line[i+2])<<4|unhex(line[i+3]))
 					i += 3
 				case b == '\\' && i+1 < len(line):
 					i++
 					switch e := line[i]; e {
 					case 'n':
-						buf = append(buf, '\n')
+						cur = append(cur, '\n')
 					case 'r':
-						buf = append(buf, '\r')
+						cur = append(cur, '\r')
 					case 't':
-						buf = append(buf, '\t')
+						cur = append(cur, '\t')
 					case 'b':
-						buf = append(buf, '\b')
+						cur = append(cur, '\b')
 					case 'a':
-						buf = append(buf, '\a')
+						cur = append(cur, '\a')
 					default:
-						buf = append(buf, e)
+						cur = append(cur, e)
 					}
 				case b == '"':
 					if i+1 < len(line) && !isSpace(line[i+1]) {
-						return dst, 0, 0, false
+						return nil, false
 					}
 					i++
 					break arg
 				default:
-					buf = append(buf, b)
+					cur = append(cur, b)
 				}
 			case inSQ:
 				switch {
 				case b == '\\' && i+1 < len(line) && line[i+1] == '\'':
-					buf = append(buf, '\'')
+					cur = append(cur, '\'')
 					i++
 				case b == '\'':
 					if i+1 < len(line) && !isSpace(line[i+1]) {
-						return dst, 0, 0, false
+						return nil, false
 					}
 					i++
 					break arg
 				default:
-					buf = append(buf, b)
+					cur = append(cur, b)
 				}
 			default:
 				switch b {
@@ -353,21 +366,15 @@ func appendInlineAsMultibulk(dst, line []byte) (out []byte, nargs, longest int, 
 				case '\'':
 					inSQ = true
 				default:
-					buf = append(buf, b)
+					cur = append(cur, b)
 				}
 			}
 		}
-		args = append(args, [2]int{start, len(buf)})
+		if cur == nil {
+			cur = []byte{}
+		}
+		args = append(args, cur)
 	}
-	if len(args) == 0 {
-		return dst, 0, 0, true
-	}
-	dst = AppendArrayHeader(dst, len(args))
-	for _, a := range args {
-		dst = AppendBulk(dst, buf[a[0]:a[1]])
-		longest = max(longest, a[1]-a[0])
-	}
-	return dst, len(args), longest, true
 }
 
 // isSpace is C's isspace in the C locale.

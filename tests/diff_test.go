@@ -55,6 +55,7 @@ import (
 	"time"
 
 	"github.com/shardis/shardis/internal/testcluster"
+	"github.com/shardis/shardis/resp"
 	"github.com/shardis/shardis/ring"
 )
 
@@ -316,7 +317,7 @@ func TestDiffSplitArgs(t *testing.T) {
 		{in: `SET "\q" x`, want: []string{"SET", "q", "x"}},
 		{in: `SET "\x4" x`, want: []string{"SET", `x4`, "x"}},
 		{in: `SET ünï cødé`, want: []string{"SET", "ünï", "cødé"}},
-		{in: `SET a"b" c`, want: []string{"SET", `a"b"`, "c"}},
+		{in: `SET a"b" c`, want: []string{"SET", "ab", "c"}}, // a quote inside a word opens a quoted part, as in Redis
 		{in: `SET "a`, err: true},
 		{in: `SET "a"b`, err: true},
 		{in: `SET 'a`, err: true},
@@ -481,88 +482,15 @@ func diffParseScript(name, text string) (diffScript, error) {
 
 // diffSplitArgs splits a line into arguments like redis-cli (sdssplitargs).
 func diffSplitArgs(line string) ([]string, error) {
-	var args []string
-	i := 0
-	isSpace := func(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f' }
-	isHex := func(c byte) bool { return strings.IndexByte("0123456789abcdefABCDEF", c) >= 0 }
-	for {
-		for i < len(line) && isSpace(line[i]) {
-			i++
-		}
-		if i >= len(line) {
-			return args, nil
-		}
-		var cur []byte
-		inDQ, inSQ := false, false
-		done := false
-		for !done {
-			if i >= len(line) {
-				if inDQ || inSQ {
-					return nil, errors.New("unbalanced quotes")
-				}
-				break
-			}
-			c := line[i]
-			switch {
-			case inDQ:
-				switch {
-				case c == '\\' && i+3 < len(line) && line[i+1] == 'x' && isHex(line[i+2]) && isHex(line[i+3]):
-					v, _ := strconv.ParseUint(line[i+2:i+4], 16, 8)
-					cur = append(cur, byte(v))
-					i += 3
-				case c == '\\' && i+1 < len(line):
-					i++
-					switch line[i] {
-					case 'n':
-						cur = append(cur, '\n')
-					case 'r':
-						cur = append(cur, '\r')
-					case 't':
-						cur = append(cur, '\t')
-					case 'b':
-						cur = append(cur, '\b')
-					case 'a':
-						cur = append(cur, '\a')
-					default:
-						cur = append(cur, line[i])
-					}
-				case c == '"':
-					if i+1 < len(line) && !isSpace(line[i+1]) {
-						return nil, errors.New("closing quote must be followed by a space")
-					}
-					done = true
-				default:
-					cur = append(cur, c)
-				}
-			case inSQ:
-				switch {
-				case c == '\\' && i+1 < len(line) && line[i+1] == '\'':
-					i++
-					cur = append(cur, '\'')
-				case c == '\'':
-					if i+1 < len(line) && !isSpace(line[i+1]) {
-						return nil, errors.New("closing quote must be followed by a space")
-					}
-					done = true
-				default:
-					cur = append(cur, c)
-				}
-			default:
-				switch {
-				case isSpace(c):
-					done = true
-				case c == '"' && len(cur) == 0:
-					inDQ = true
-				case c == '\'' && len(cur) == 0:
-					inSQ = true
-				default:
-					cur = append(cur, c)
-				}
-			}
-			i++
-		}
-		args = append(args, string(cur))
+	raw, ok := resp.SplitArgs([]byte(line))
+	if !ok {
+		return nil, errors.New("unbalanced quotes")
 	}
+	args := make([]string, len(raw))
+	for i, a := range raw {
+		args[i] = string(a)
+	}
+	return args, nil
 }
 
 // diffReply is one parsed RESP2/RESP3 reply with its exact bytes.
