@@ -93,7 +93,11 @@ func (s *Server) handle(rc redcon.Conn, cmd redcon.Command) {
 		if !s.realClock {
 			now = s.nowMS()
 		}
-		e.fn(s, c, args, now)
+		var g roleGate
+		if s.gate(c, e, args, &g) {
+			e.fn(s, c, args, now)
+			s.awaitReplicas(c, &g)
+		}
 	}
 	s.metrics.Commands.Observe(e.name, !c.failed, time.Since(start))
 	// redcon flushes once per batch of pipelined commands; a batch of large

@@ -56,6 +56,24 @@ type Config struct {
 	// reply (one effect larger than this still goes, alone); the follower
 	// asks again for the rest. Default DefaultReplFetchMaxBytes.
 	ReplFetchMaxBytes int
+	// MinInSync is the fewest in-sync copies (the master included) a
+	// partition needs to take writes once roles are applied (see
+	// ApplyRoles); with fewer it answers NOREPLICAS rather than accept a
+	// write it could lose. 1 lets a lone master write. Default
+	// DefaultMinInSync (2, for RF 3).
+	MinInSync int
+	// ReplAckTimeout bounds how long a master waits, with commit level
+	// all, for the in-sync followers to acknowledge a write before it
+	// answers NOTACKED. Default DefaultReplAckTimeout.
+	ReplAckTimeout time.Duration
+	// CommitLevel says when a master answers a write once roles are
+	// applied: CommitAll (default) or CommitMaster.
+	CommitLevel CommitLevel
+	// OnLagging, when set, hears of each in-sync follower that did not
+	// acknowledge a write within ReplAckTimeout (partition, follower id,
+	// the partition's epoch), so the controller can be told it is out of
+	// sync. It is called on the command's goroutine: it must not block.
+	OnLagging func(partition int, follower string, epoch uint64)
 	// Limits bound what one connection may send. Zero fields take
 	// resp.DefaultLimits.
 	Limits resp.Limits

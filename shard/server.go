@@ -72,7 +72,8 @@ type Server struct {
 	// waits for them.
 	replCtx    context.Context
 	replCancel context.CancelFunc
-	repl       replState // see repl_master.go and repl_follower.go
+	repl       replState   // see repl_master.go and repl_follower.go
+	roles      roleManager // see roles.go
 }
 
 // New validates cfg, opens the data dir (recording or checking its partition
@@ -155,6 +156,17 @@ func (c Config) validate() error {
 	if c.ReplFetchMaxBytes < 0 {
 		errs = append(errs, fmt.Errorf("shard: ReplFetchMaxBytes (%d) must not be negative", c.ReplFetchMaxBytes))
 	}
+	if c.MinInSync < 0 {
+		errs = append(errs, fmt.Errorf("shard: MinInSync (%d) must not be negative", c.MinInSync))
+	}
+	if c.ReplAckTimeout < 0 {
+		errs = append(errs, fmt.Errorf("shard: ReplAckTimeout (%s) must not be negative", c.ReplAckTimeout))
+	}
+	switch c.CommitLevel {
+	case "", CommitAll, CommitMaster:
+	default:
+		errs = append(errs, fmt.Errorf("shard: CommitLevel (%q) must be %q or %q", c.CommitLevel, CommitAll, CommitMaster))
+	}
 	if c.ExpiryInterval < 0 {
 		errs = append(errs, fmt.Errorf("shard: ExpiryInterval (%s) must not be negative", c.ExpiryInterval))
 	}
@@ -176,6 +188,15 @@ func (c Config) withDefaults() Config {
 	}
 	if c.ReplFetchMaxBytes == 0 {
 		c.ReplFetchMaxBytes = DefaultReplFetchMaxBytes
+	}
+	if c.MinInSync == 0 {
+		c.MinInSync = DefaultMinInSync
+	}
+	if c.ReplAckTimeout == 0 {
+		c.ReplAckTimeout = DefaultReplAckTimeout
+	}
+	if c.CommitLevel == "" {
+		c.CommitLevel = DefaultCommitLevel
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()

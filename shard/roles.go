@@ -1,0 +1,358 @@
+package shard
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/tidwall/redcon"
+)
+
+// Roles. Until ApplyRoles is first called a shard holds a single copy of
+// everything and serves every partition. Once the cluster map's roles are
+// applied, the shard serves client commands only for the partitions it
+// masters, follows the others it holds a copy of, and acknowledges a write
+// only once every other in-sync copy of its partition holds it:
+//
+//	-NOTMASTER <partition> <epoch>
+//	    a data command named a key of a partition this shard does not
+//	    master (epoch is the partition's epoch in the applied map): the
+//	    proxy refreshes its map and retries elsewhere. Nothing was run.
+//	-NOREPLICAS Not enough good replicas to write.
+//	    a write on a partition with fewer than Config.MinInSync in-sync
+//	    copies (Redis's min-replicas-to-write error). Nothing was run.
+//	-NOTACKED <partition> write not acknowledged by every in-sync replica in time; it may or may not survive
+//	    the write committed on this master, but some in-sync follower did
+//	    not acknowledge it within Config.ReplAckTimeout (or the partition
+//	    changed hands meanwhile). Its outcome is unknown: a later failover
+//	    may keep or lose it. The reply the command would have given is
+//	    replaced by this error. It is not a retry signal: a write such as
+//	    INCR must not be resent blindly.
+//
+// Internal commands (SHARDIS.*) are not gated: replication, digests and
+// snapshots work on any role.
+//
+// A command learns the seq its writes committed at by reading each of its
+// partitions' seq before and after it runs: when a partition's seq moved,
+// the command's own effect (if any) is at or below the later seq, so
+// waiting for the followers to acknowledge that seq is enough. A write
+// that raced with another connection's may wait for that one too, which
+// costs time, never correctness. The wait holds no partition lock.
+//
+// With commit level all, a connection's writes are acknowledged one after
+// the other (each waits for a follower round trip before the next command
+// of that connection runs); callers needing throughput use several
+// connections per shard.
+
+// CommitLevel says when a master answers a write.
+type CommitLevel string
+
+// Commit levels.
+const (
+	// CommitAll answers a write once every in-sync follower of its
+	// partition acknowledged it: no acknowledged write is lost while one
+	// in-sync copy survives.
+	CommitAll CommitLevel = "all"
+	// CommitMaster answers a write once the master committed it: faster,
+	// but a failover may lose the last writes.
+	CommitMaster CommitLevel = "master"
+)
+
+// Defaults for zero role Config fields.
+const (
+	DefaultMinInSync      = 2
+	DefaultReplAckTimeout = 2 * time.Second
+	DefaultCommitLevel    = CommitAll
+)
+
+// Errors of the role gate (see the comment above).
+const (
+	errNoReplicas = "NOREPLICAS Not enough good replicas to write."
+	errNotAcked   = " write not acknowledged by every in-sync replica in time; it may or may not survive"
+)
+
+// PartRole is one partition's entry of the cluster map, as a shard needs
+// it.
+type PartRole struct {
+	// Epoch is the partition's epoch: it grows whenever its master or
+	// copies change, and is what NOTMASTER answers carry.
+	Epoch uint64
+	// Master is the shard id of the partition's master ("" for none).
+	Master string
+	// MasterAddr is the master's internal RESP address, which followers
+	// fetch from.
+	MasterAddr string
+	// InSync are the ids of the copies acknowledging writes, the master
+	// included.
+	InSync []string
+	// Replicas are the ids of the copies being brought up to date; they
+	// follow the master but writes do not wait for them.
+	Replicas []string
+}
+
+// roleManager is the applied roles and the Follow loops they started.
+type roleManager struct {
+	mu    sync.Mutex                // serialises ApplyRoles; guards loops
+	table atomic.Pointer[roleTable] // nil until roles are applied
+	loops map[string]*followLoop    // master id → its loop; guarded by mu
+}
+
+// roleTable is one applied map, read without locks by every command.
+type roleTable struct {
+	epoch  uint64
+	roles  []PartRole
+	master []bool // this shard accepts client commands for the partition
+}
+
+// followLoop is a running Follow.
+type followLoop struct {
+	addr  string
+	parts []int
+	stop  func()
+}
+
+// ApplyRoles makes the shard take the roles of mapEpoch's cluster map:
+// roles[p] is partition p's entry (len(roles) must be Config.Partitions).
+// For each partition the shard masters, follows (it is in InSync or
+// Replicas) or neither, it starts and stops Follow loops — one per master,
+// naming every partition followed from it, a partition never in two loops
+// — promotes and demotes partitions, and forgets the acknowledgements of
+// copies that left. A map older than the last applied one is refused;
+// applying the same epoch again is harmless. A partition changing hands is
+// refused to clients while it does, so a promoted partition takes writes
+// only after it stopped following and a demoted one has stopped taking
+// them before it follows. The returned error reports store failures met on
+// the way; the roles are applied regardless. Once roles are applied they
+// own the shard's Follow loops and follower flags: do not call Follow or
+// SetFollower besides.
+func (s *Server) ApplyRoles(mapEpoch uint64, roles []PartRole) error {
+	if len(roles) != s.cfg.Partitions {
+		return fmt.Errorf("shard: %d partition roles given, the cluster has %d partitions", len(roles), s.cfg.Partitions)
+	}
+	rm := &s.roles
+	rm.mu.Lock()
+	defer rm.mu.Unlock()
+	s.mu.Lock()
+	closed := s.closed
+	s.mu.Unlock()
+	if closed {
+		return errClosed
+	}
+	old := rm.table.Load()
+	if old != nil && mapEpoch < old.epoch {
+		return fmt.Errorf("shard: map epoch %d is older than the applied epoch %d", mapEpoch, old.epoch)
+	}
+
+	id := s.cfg.ID
+	next := &roleTable{epoch: mapEpoch, roles: make([]PartRole, len(roles)), master: make([]bool, len(roles))}
+	type group struct {
+		addr  string
+		parts []int
+	}
+	want := make(map[string]*group)
+	for p, r := range roles {
+		r.InSync = slices.Clone(r.InSync)
+		r.Replicas = slices.Clone(r.Replicas)
+		next.roles[p] = r
+		switch {
+		case r.Master == id:
+			next.master[p] = true
+		case r.Master != "" && r.MasterAddr != "" && (slices.Contains(r.InSync, id) || slices.Contains(r.Replicas, id)):
+			g := want[r.Master]
+			if g == nil {
+				g = &group{addr: r.MasterAddr}
+				want[r.Master] = g
+			}
+			if g.addr != r.MasterAddr {
+				s.log.Warn("cluster map names two addresses for one master", "shard", id, "master", r.Master,
+					"addr", g.addr, "other", r.MasterAddr, "partition", p)
+				continue
+			}
+			g.parts = append(g.parts, p)
+		}
+	}
+
+	// While partitions change hands, serve only those mastered before and after.
+	trans := &roleTable{epoch: mapEpoch, roles: next.roles, master: make([]bool, len(roles))}
+	if old != nil {
+		for p := range trans.master {
+			trans.master[p] = old.master[p] && next.master[p]
+		}
+	}
+	rm.table.Store(trans)
+
+	// Stop every loop that changes before starting any, so that no
+	// partition is ever in two loops.
+	for m, l := range rm.loops {
+		if g := want[m]; g == nil || g.addr != l.addr || !slices.Equal(g.parts, l.parts) {
+			l.stop()
+			delete(rm.loops, m)
+		}
+	}
+	var errs []error
+	for p := range roles {
+		if next.master[p] {
+			if err := s.SetFollower(p, false); err != nil {
+				errs = append(errs, fmt.Errorf("shard: promote partition %d: %w", p, err))
+			}
+		}
+		if old != nil {
+			for _, f := range copies(old.roles[p]) {
+				if f != id && !slices.Contains(copies(next.roles[p]), f) {
+					s.ForgetFollower(p, f)
+				}
+			}
+		}
+	}
+	if rm.loops == nil {
+		rm.loops = make(map[string]*followLoop)
+	}
+	for m, g := range want {
+		if rm.loops[m] == nil {
+			rm.loops[m] = &followLoop{addr: g.addr, parts: g.parts, stop: s.Follow(m, g.addr, g.parts)}
+		}
+	}
+	rm.table.Store(next)
+	return errors.Join(errs...)
+}
+
+// copies returns every shard id holding a copy of r's partition.
+func copies(r PartRole) []string {
+	out := make([]string, 0, 1+len(r.InSync)+len(r.Replicas))
+	if r.Master != "" {
+		out = append(out, r.Master)
+	}
+	out = append(out, r.InSync...)
+	return append(out, r.Replicas...)
+}
+
+// RolesEpoch returns the epoch of the last map applied by ApplyRoles (0,
+// false before any).
+func (s *Server) RolesEpoch() (uint64, bool) {
+	t := s.roles.table.Load()
+	if t == nil {
+		return 0, false
+	}
+	return t.epoch, true
+}
+
+// roleGate is what the role checks learnt about one command before it ran.
+type roleGate struct {
+	table  *roleTable // nil: no wait after the command
+	parts  []int
+	before []uint64
+	mark   int // length of the connection's reply buffer before the command
+	buf    [4]int
+	bufSeq [4]uint64
+}
+
+// gate applies the roles to a client command before it runs. It reports
+// false when it refused the command (the error is written).
+func (s *Server) gate(c *conn, e *command, args [][]byte, g *roleGate) bool {
+	t := s.roles.table.Load()
+	if t == nil || e.spec == nil {
+		return true
+	}
+	first, last, step := e.spec.KeyIndexes(len(args))
+	if first == 0 {
+		return true
+	}
+	parts := g.buf[:0]
+	for i := first; i <= last; i += step {
+		if p := s.pid(args[i]); !slices.Contains(parts, p) {
+			parts = append(parts, p)
+		}
+	}
+	for _, p := range parts {
+		if !t.master[p] {
+			c.WriteError("NOTMASTER " + strconv.Itoa(p) + " " + strconv.FormatUint(t.roles[p].Epoch, 10))
+			return false
+		}
+	}
+	if !e.spec.IsWrite() {
+		return true
+	}
+	for _, p := range parts {
+		if len(t.roles[p].InSync) < s.cfg.MinInSync {
+			c.WriteError(errNoReplicas)
+			return false
+		}
+	}
+	if s.cfg.CommitLevel == CommitMaster {
+		return true
+	}
+	g.table, g.parts, g.before = t, parts, g.bufSeq[:0]
+	for _, p := range parts {
+		seq, _ := s.Seq(p)
+		g.before = append(g.before, seq)
+	}
+	if w := redcon.BaseWriter(c.Conn); w != nil {
+		g.mark = len(w.Buffer())
+	}
+	return true
+}
+
+// awaitReplicas waits, after a write command ran, until the other in-sync
+// copies of each partition it changed acknowledged the change. On failure
+// the command's reply is replaced by NOTACKED and Config.OnLagging hears
+// of each follower that had not acknowledged.
+func (s *Server) awaitReplicas(c *conn, g *roleGate) {
+	if g.table == nil {
+		return
+	}
+	var ctx context.Context
+	var cancel context.CancelFunc
+	for i, p := range g.parts {
+		seq, err := s.Seq(p)
+		if err != nil || seq == g.before[i] {
+			continue
+		}
+		t := s.roles.table.Load()
+		if !t.master[p] {
+			s.notAcked(c, g, p) // the partition changed hands while the write ran
+			break
+		}
+		role := t.roles[p]
+		others := make([]string, 0, len(role.InSync))
+		for _, f := range role.InSync {
+			if f != s.cfg.ID {
+				others = append(others, f)
+			}
+		}
+		if len(others) == 0 {
+			continue
+		}
+		if ctx == nil {
+			ctx, cancel = context.WithTimeout(s.replCtx, s.cfg.ReplAckTimeout)
+			defer cancel()
+		}
+		if err := s.WaitAcked(ctx, p, seq, others); err == nil {
+			continue
+		}
+		if s.cfg.OnLagging != nil {
+			for _, f := range others {
+				if s.Acked(p, f) < seq {
+					s.cfg.OnLagging(p, f, role.Epoch)
+				}
+			}
+		}
+		s.log.Warn("write not acknowledged by every in-sync follower", "shard", s.cfg.ID, "partition", p, "seq", seq)
+		s.notAcked(c, g, p)
+		break
+	}
+}
+
+// notAcked replaces the command's reply with the NOTACKED error.
+func (s *Server) notAcked(c *conn, g *roleGate, p int) {
+	if w := redcon.BaseWriter(c.Conn); w != nil {
+		if buf := w.Buffer(); len(buf) >= g.mark {
+			w.SetBuffer(buf[:g.mark])
+		}
+	}
+	c.WriteError("NOTACKED " + strconv.Itoa(p) + errNotAcked)
+}

@@ -1,0 +1,328 @@
+package shard
+
+import (
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// lagReport is one OnLagging call.
+type lagReport struct {
+	p        int
+	follower string
+	epoch    uint64
+}
+
+// roleCluster is three in-memory shards a, b, c over 16 partitions.
+type roleCluster struct {
+	t      *testing.T
+	shards []*Server
+	lag    chan lagReport
+}
+
+func newRoleCluster(t *testing.T, ackTimeout time.Duration) *roleCluster {
+	rc := &roleCluster{t: t, lag: make(chan lagReport, 64)}
+	for _, id := range []string{"a", "b", "c"} {
+		cfg := testConfig(t)
+		cfg.ID = id
+		cfg.ReplAckTimeout = ackTimeout
+		cfg.OnLagging = func(p int, f string, epoch uint64) {
+			select {
+			case rc.lag <- lagReport{p, f, epoch}:
+			default:
+			}
+		}
+		rc.shards = append(rc.shards, startServer(t, cfg, nil))
+	}
+	return rc
+}
+
+// spread returns roles with partition p mastered by shard p%3, every
+// shard in sync, at epoch.
+func (rc *roleCluster) spread(epoch uint64) []PartRole {
+	roles := make([]PartRole, rc.shards[0].cfg.Partitions)
+	for p := range roles {
+		m := rc.shards[p%3]
+		var in []string
+		for k := range 3 {
+			in = append(in, rc.shards[(p+k)%3].ID())
+		}
+		roles[p] = PartRole{Epoch: epoch, Master: m.ID(), MasterAddr: m.Addr(), InSync: in}
+	}
+	return roles
+}
+
+func (rc *roleCluster) apply(epoch uint64, roles []PartRole, shards ...*Server) {
+	rc.t.Helper()
+	if len(shards) == 0 {
+		shards = rc.shards
+	}
+	for _, s := range shards {
+		if err := s.ApplyRoles(epoch, roles); err != nil {
+			rc.t.Fatalf("%s: ApplyRoles(%d): %v", s.ID(), epoch, err)
+		}
+	}
+}
+
+// keyIn returns a key of partition p (the n-th such key).
+func keyIn(s *Server, p, n int) string {
+	for i := 0; ; i++ {
+		k := "key" + strconv.Itoa(i)
+		if s.pid([]byte(k)) == p {
+			if n == 0 {
+				return k
+			}
+			n--
+		}
+	}
+}
+
+// checkAcked fails unless every other in-sync copy of p acked m's seq.
+func checkAcked(t *testing.T, m *Server, p int, followers ...string) {
+	t.Helper()
+	seq := mustSeq(t, m, p)
+	if seq == 0 {
+		t.Fatalf("partition %d has seq 0 after a write", p)
+	}
+	for _, f := range followers {
+		if a := m.Acked(p, f); a < seq {
+			t.Fatalf("partition %d: the write's reply came before %s acked seq %d (acked %d)", p, f, seq, a)
+		}
+	}
+}
+
+func TestRolesReplicateAndGate(t *testing.T) {
+	rc := newRoleCluster(t, 10*time.Second)
+	rc.apply(1, rc.spread(1))
+	a, b, c := rc.shards[0], rc.shards[1], rc.shards[2]
+	clients := map[*Server]*rawClient{a: dial(t, a.Addr()), b: dial(t, b.Addr()), c: dial(t, c.Addr())}
+	for p := range 16 {
+		m := rc.shards[p%3]
+		key := keyIn(a, p, 0)
+		if got := clients[m].do("SET", key, "v"+strconv.Itoa(p)); got != okR() {
+			t.Fatalf("SET on the master of %d: %q", p, got)
+		}
+		var others []string
+		for _, s := range rc.shards {
+			if s != m {
+				others = append(others, s.ID())
+				want := errR("NOTMASTER " + strconv.Itoa(p) + " 1")
+				if got := clients[s].do("SET", key, "x"); got != want {
+					t.Fatalf("SET on non-master %s of %d: %q, want %q", s.ID(), p, got, want)
+				}
+				if got := clients[s].do("GET", key); got != want {
+					t.Fatalf("GET on non-master %s of %d: %q, want %q", s.ID(), p, got, want)
+				}
+			}
+		}
+		checkAcked(t, m, p, others...)
+		if got := clients[m].do("GET", key); got != bulkR("v"+strconv.Itoa(p)) {
+			t.Fatalf("GET on the master of %d: %q", p, got)
+		}
+	}
+	// A multi-key write over two partitions of one master waits for both;
+	// one naming another master's partition is refused whole.
+	k0, k3, k1 := keyIn(a, 0, 1), keyIn(a, 3, 1), keyIn(a, 1, 1)
+	if got := clients[a].do("MSET", k0, "x", k3, "y"); got != okR() {
+		t.Fatalf("MSET on two partitions of a: %q", got)
+	}
+	checkAcked(t, a, 0, "b", "c")
+	checkAcked(t, a, 3, "b", "c")
+	if got := clients[a].do("MSET", k0, "z", k1, "z"); got != errR("NOTMASTER 1 1") {
+		t.Fatalf("MSET naming b's partition on a: %q", got)
+	}
+	if got := clients[a].do("GET", k0); got != bulkR("x") {
+		t.Fatalf("a refused MSET changed %s: %q", k0, got)
+	}
+	// Keyless and internal commands work on any role.
+	if got := clients[b].do("PING"); got != simpleR("PONG") {
+		t.Fatalf("PING: %q", got)
+	}
+	if got := clients[b].do("SHARDIS.SEQ", "0"); got != intR(int64(mustSeq(t, a, 0))) {
+		t.Fatalf("SHARDIS.SEQ 0 on follower b: %q, want seq %d", got, mustSeq(t, a, 0))
+	}
+	for p := range 16 {
+		m := rc.shards[p%3]
+		seq, sum, keys := mustDigest(t, m, p)
+		for _, s := range rc.shards {
+			fseq, fsum, fkeys := mustDigest(t, s, p)
+			if fseq != seq || fsum != sum || fkeys != keys {
+				t.Fatalf("partition %d: %s at seq %d with %d keys, master %s at seq %d with %d keys",
+					p, s.ID(), fseq, fkeys, m.ID(), seq, keys)
+			}
+		}
+		if !b.IsFollower(0) || a.IsFollower(0) {
+			t.Fatalf("partition 0: a follower %v, b follower %v", a.IsFollower(0), b.IsFollower(0))
+		}
+	}
+	if n := len(a.roles.loops); n != 2 {
+		t.Fatalf("a runs %d follow loops, want one per other master", n)
+	}
+}
+
+func TestRolesAckTimeoutAndMinInSync(t *testing.T) {
+	rc := newRoleCluster(t, time.Second)
+	rc.apply(1, rc.spread(1))
+	a, c := rc.shards[0], rc.shards[2]
+	ca := dial(t, a.Addr())
+	key := keyIn(a, 0, 0)
+	if got := ca.do("SET", key, "1"); got != okR() {
+		t.Fatalf("SET: %q", got)
+	}
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	want := errR("NOTACKED 0" + errNotAcked)
+	if got := ca.do("SET", key, "2"); got != want {
+		t.Fatalf("SET with follower c down: %q, want %q", got, want)
+	}
+	// b may lag too on a loaded machine; c must be reported.
+	for reported := false; !reported; {
+		select {
+		case r := <-rc.lag:
+			if r.p != 0 || r.epoch != 1 || (r.follower != "b" && r.follower != "c") {
+				t.Fatalf("OnLagging(%+v), want partition 0, follower c, epoch 1", r)
+			}
+			reported = r.follower == "c"
+		case <-time.After(10 * time.Second):
+			t.Fatal("OnLagging was not called for c")
+		}
+	}
+	// The pipeline goes on after a NOTACKED reply.
+	if got := ca.do("GET", key); got != bulkR("2") {
+		t.Fatalf("GET after NOTACKED: %q", got)
+	}
+
+	// c leaves the in-sync set: writes are acknowledged again.
+	roles := rc.spread(2)
+	for p := range roles {
+		r := &roles[p]
+		if r.Master == "c" {
+			r.Master, r.MasterAddr = "a", a.Addr()
+		}
+		r.InSync = []string{"a", "b"}
+	}
+	rc.apply(2, roles, a, rc.shards[1])
+	if got := ca.do("SET", key, "3"); got != okR() {
+		t.Fatalf("SET with c out of sync: %q", got)
+	}
+	checkAcked(t, a, 0, "b")
+	if got := a.Acked(0, "c"); got != 0 {
+		t.Fatalf("a still knows c's position on partition 0 (%d) after it left", got)
+	}
+
+	// Fewer in-sync copies than MinInSync: writes are refused, reads served.
+	roles = rc.spread(3)
+	for p := range roles {
+		roles[p].Master, roles[p].MasterAddr, roles[p].InSync = "a", a.Addr(), []string{"a"}
+	}
+	rc.apply(3, roles, a)
+	if got := ca.do("SET", key, "4"); got != errR(errNoReplicas) {
+		t.Fatalf("SET with one in-sync copy: %q", got)
+	}
+	if got := ca.do("GET", key); got != bulkR("3") {
+		t.Fatalf("GET with one in-sync copy: %q", got)
+	}
+}
+
+func TestRolesCommitLevelMaster(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.ID = "a"
+	cfg.CommitLevel = CommitMaster
+	a := startServer(t, cfg, nil)
+	roles := make([]PartRole, cfg.Partitions)
+	for p := range roles {
+		// b never follows: with commit level all every write would time out.
+		roles[p] = PartRole{Epoch: 1, Master: "a", MasterAddr: a.Addr(), InSync: []string{"a", "b"}}
+	}
+	if err := a.ApplyRoles(1, roles); err != nil {
+		t.Fatal(err)
+	}
+	if got := dial(t, a.Addr()).do("SET", "k", "v"); got != okR() {
+		t.Fatalf("SET at commit level master: %q", got)
+	}
+}
+
+func TestRolesPromotion(t *testing.T) {
+	rc := newRoleCluster(t, 10*time.Second)
+	rc.apply(1, rc.spread(1))
+	a, b := rc.shards[0], rc.shards[1]
+	ca, cb := dial(t, a.Addr()), dial(t, b.Addr())
+	for i := range 20 {
+		if got := ca.do("INCR", keyIn(a, 0, i%4)); !strings.HasPrefix(got, ":") {
+			t.Fatalf("INCR on a: %q", got)
+		}
+	}
+	seq := mustSeq(t, a, 0)
+
+	// b takes partition 0 over; a follows it.
+	roles := rc.spread(2)
+	roles[0] = PartRole{Epoch: 2, Master: "b", MasterAddr: b.Addr(), InSync: []string{"b", "c", "a"}}
+	rc.apply(2, roles)
+	if b.IsFollower(0) || !a.IsFollower(0) {
+		t.Fatalf("after promotion: a follower %v, b follower %v", a.IsFollower(0), b.IsFollower(0))
+	}
+	if got := ca.do("INCR", keyIn(a, 0, 0)); got != errR("NOTMASTER 0 2") {
+		t.Fatalf("INCR on the old master: %q", got)
+	}
+	if got := cb.do("INCR", keyIn(a, 0, 0)); got != intR(6) {
+		t.Fatalf("INCR on the new master: %q, want 6", got)
+	}
+	if got := mustSeq(t, b, 0); got != seq+1 {
+		t.Fatalf("new master's seq %d, want %d (the old master's + 1)", got, seq+1)
+	}
+	checkAcked(t, b, 0, "a", "c")
+	seq2, sum, keys := mustDigest(t, b, 0)
+	for _, s := range rc.shards {
+		if s2, sum2, keys2 := mustDigest(t, s, 0); s2 != seq2 || sum2 != sum || keys2 != keys {
+			t.Fatalf("partition 0 on %s: seq %d, %d keys; master seq %d, %d keys", s.ID(), s2, keys2, seq2, keys)
+		}
+	}
+	// Other partitions of a are unaffected.
+	if got := ca.do("SET", keyIn(a, 3, 0), "v"); got != okR() {
+		t.Fatalf("SET on a's partition 3: %q", got)
+	}
+	checkAcked(t, a, 3, "b", "c")
+	for m, l := range a.roles.loops {
+		if m == "b" && !containsInt(l.parts, 0) {
+			t.Fatalf("a's loop from b follows %v, not partition 0", l.parts)
+		}
+	}
+}
+
+func containsInt(xs []int, x int) bool {
+	for _, v := range xs {
+		if v == x {
+			return true
+		}
+	}
+	return false
+}
+
+func TestApplyRolesRefusals(t *testing.T) {
+	cfg := testConfig(t)
+	s := startServer(t, cfg, nil)
+	roles := make([]PartRole, cfg.Partitions)
+	for p := range roles {
+		roles[p] = PartRole{Epoch: 5, Master: cfg.ID, MasterAddr: s.Addr(), InSync: []string{cfg.ID, "x"}}
+	}
+	if err := s.ApplyRoles(5, roles[:3]); err == nil {
+		t.Fatal("ApplyRoles with too few partitions succeeded")
+	}
+	if _, ok := s.RolesEpoch(); ok {
+		t.Fatal("a refused ApplyRoles applied roles")
+	}
+	if err := s.ApplyRoles(5, roles); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ApplyRoles(5, roles); err != nil {
+		t.Fatalf("applying the same epoch again: %v", err)
+	}
+	if err := s.ApplyRoles(4, roles); err == nil {
+		t.Fatal("ApplyRoles with an older epoch succeeded")
+	}
+	if e, ok := s.RolesEpoch(); !ok || e != 5 {
+		t.Fatalf("RolesEpoch = %d, %v; want 5", e, ok)
+	}
+}
