@@ -179,6 +179,9 @@ type Proxy struct {
 	BackendPending prometheus.Gauge
 	// MapEpoch is the epoch of the cluster map the proxy routes by.
 	MapEpoch prometheus.Gauge
+	// Rerouted counts requests sent again by a newer map after a shard
+	// answered that it no longer masters their partition.
+	Rerouted prometheus.Counter
 }
 
 // NewProxy registers the proxy metrics on reg.
@@ -199,6 +202,10 @@ func NewProxy(reg prometheus.Registerer) *Proxy {
 			Help: "Epoch of the cluster map this proxy routes by.",
 		}),
 	}
-	reg.MustRegister(m.BackendErrors, m.BackendPending, m.MapEpoch)
+	m.Rerouted = prometheus.NewCounter(prometheus.CounterOpts{
+		Namespace: Namespace, Subsystem: "proxy", Name: "rerouted_requests_total",
+		Help: "Requests sent again by a newer cluster map after a shard no longer mastered their partition.",
+	})
+	reg.MustRegister(m.BackendErrors, m.BackendPending, m.MapEpoch, m.Rerouted)
 	return m
 }

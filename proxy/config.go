@@ -36,6 +36,11 @@ type Config struct {
 	// BackendTimeout bounds how long a request may wait for a shard's reply
 	// (and for a connect). A client never waits longer. Default 5s.
 	BackendTimeout time.Duration
+	// RetryBudget bounds how long a request refused by a shard that no
+	// longer masters its partition (NOTMASTER) waits for a newer cluster
+	// map before the client gets TRYAGAIN. Such a request never ran, so it
+	// is sent again. Default 2s.
+	RetryBudget time.Duration
 	// MaxPipeline bounds requests in flight on one backend connection;
 	// more wait for room. Default 4096.
 	MaxPipeline int

@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"bytes"
 	"strconv"
 	"strings"
 	"time"
@@ -22,6 +23,12 @@ type reply struct {
 	finish func(reqs []*request, proto int, dst []byte) []byte
 	proto  int
 	quit   bool // close the connection after this reply
+
+	// reroute, when set, answers request i again after a shard refused it
+	// with NOTMASTER (the map it was routed by is out of date). rt is the
+	// map the requests were routed by.
+	reroute func(i int, rt *routing) []byte
+	rt      *routing
 }
 
 // window bounds how many commands of one client are in flight at once, so a
@@ -79,22 +86,27 @@ func (p *Proxy) handle(conn redcon.Conn, first redcon.Command) {
 // complete waits for r's shard replies and appends the client's bytes.
 func (p *Proxy) complete(r *reply, dst []byte) []byte {
 	start := len(dst)
-	if r.out != nil || r.reqs == nil {
-		dst = append(dst, r.out...)
-	} else {
-		for _, q := range r.reqs {
-			q.wait()
-		}
-		if r.finish != nil {
-			dst = r.finish(r.reqs, r.proto, dst)
-		} else {
-			dst = appendForwarded(dst, r.reqs[0], r.proto)
-		}
-	}
+	dst = p.answer(r, dst)
 	p.cmds.Add(1)
 	ok := len(dst) == start || dst[start] != '-'
 	p.metrics.Commands.Observe(r.name, ok, time.Since(r.start))
 	return dst
+}
+
+// answer waits for r's shard replies, sends again what a shard refused
+// because the map moved, and appends the client's bytes.
+func (p *Proxy) answer(r *reply, dst []byte) []byte {
+	if r.out != nil || r.reqs == nil {
+		return append(dst, r.out...)
+	}
+	for _, q := range r.reqs {
+		q.wait()
+	}
+	p.rerouteMoved(r)
+	if r.finish != nil {
+		return r.finish(r.reqs, r.proto, dst)
+	}
+	return appendForwarded(dst, r.reqs[0], r.proto)
 }
 
 // appendForwarded appends a shard's raw reply converted for the client.
@@ -196,7 +208,8 @@ func (p *Proxy) forward(cmd *resp.Command, args [][]byte, raw []byte) *reply {
 			return &reply{out: resp.AppendError(nil, resp.ErrCrossSlot)}
 		}
 	}
-	bc := p.route.Load().connFor(part)
+	rt := p.route.Load()
+	bc := rt.connFor(part)
 	if bc == nil {
 		return &reply{out: resp.AppendError(nil, noMaster(part))}
 	}
@@ -205,7 +218,19 @@ func (p *Proxy) forward(cmd *resp.Command, args [][]byte, raw []byte) *reply {
 	}
 	q := newRequest(raw)
 	bc.send(q)
-	return &reply{reqs: []*request{q}}
+	return &reply{reqs: []*request{q}, rt: rt, reroute: func(_ int, rt *routing) []byte {
+		bc := rt.connFor(part)
+		if bc == nil {
+			return resp.AppendError(nil, noMaster(part))
+		}
+		q := newRequest(raw)
+		bc.send(q)
+		q.wait()
+		if q.err != nil {
+			return resp.AppendError(nil, backendError(q.err))
+		}
+		return q.reply
+	}}
 }
 
 // connFor returns the connection for partition part on its master, or nil
@@ -253,8 +278,12 @@ func (p *Proxy) splitKeys(args [][]byte, stride int, merge func(g *keyGroups, re
 		reqs[gi] = newRequest(resp.AppendCommand(nil, g.args[gi]...))
 		bc.send(reqs[gi])
 	}
-	return &reply{reqs: reqs, finish: func(reqs []*request, proto int, dst []byte) []byte {
+	return &reply{reqs: reqs, rt: rt, finish: func(reqs []*request, proto int, dst []byte) []byte {
 		return merge(g, reqs, proto, dst)
+	}, reroute: func(gi int, _ *routing) []byte {
+		// Split the refused group again by the new map: the merged answer
+		// has the shape a single group's reply has (array, count or OK).
+		return p.answer(p.splitKeys(g.args[gi], stride, merge), nil)
 	}}
 }
 
@@ -322,4 +351,58 @@ func allOK(_ *keyGroups, reqs []*request, _ int, dst []byte) []byte {
 		return append(dst, e...)
 	}
 	return resp.AppendSimple(dst, "OK")
+}
+
+// notMaster reports whether a shard's reply is NOTMASTER: the shard does
+// not master the partition at the map epoch it has, so it ran nothing and
+// the request can be sent again by a newer map.
+func notMaster(reply []byte) bool {
+	return bytes.HasPrefix(reply, []byte("-NOTMASTER "))
+}
+
+// rerouteMoved answers again, by a newer map, the requests of r that a
+// shard refused with NOTMASTER. It waits at most Config.RetryBudget for the
+// map to change; if none comes, the client gets TRYAGAIN (safe for a client
+// to retry: nothing ran).
+func (p *Proxy) rerouteMoved(r *reply) {
+	if r.reroute == nil {
+		return
+	}
+	deadline := time.Now().Add(p.cfg.RetryBudget)
+	for i, q := range r.reqs {
+		rt := r.rt
+		for q.err == nil && notMaster(q.reply) {
+			next := p.awaitNewMap(rt, deadline)
+			if next == nil {
+				q.reply = resp.AppendError(q.reply[:0], "TRYAGAIN the shard no longer masters this key's partition and no newer cluster map arrived in time")
+				break
+			}
+			rt = next
+			p.metrics.Rerouted.Inc()
+			q.reply = append(q.reply[:0], r.reroute(i, rt)...)
+		}
+	}
+}
+
+// awaitNewMap waits until the routing map is no longer old, or until
+// deadline (then it returns nil).
+func (p *Proxy) awaitNewMap(old *routing, deadline time.Time) *routing {
+	p.waiting.Add(1)
+	defer p.waiting.Add(-1)
+	for {
+		changed := p.mapChanged()
+		if rt := p.route.Load(); rt != old {
+			return rt
+		}
+		d := time.Until(deadline)
+		if d <= 0 {
+			return nil
+		}
+		t := time.NewTimer(d)
+		select {
+		case <-changed:
+		case <-t.C:
+		}
+		t.Stop()
+	}
 }

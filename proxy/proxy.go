@@ -34,6 +34,11 @@ type Proxy struct {
 
 	route atomic.Pointer[routing]
 
+	// changed is closed (and replaced) whenever the routing map changes.
+	changed atomic.Pointer[chan struct{}]
+	// waiting counts requests refused with NOTMASTER that wait for a newer map.
+	waiting atomic.Int64
+
 	// mapMu serialises map updates; pools and retired are guarded by it.
 	mapMu   sync.Mutex
 	pools   map[string]*shardPool // by shard id, every pool in use
@@ -135,7 +140,20 @@ func (p *Proxy) UpdateMap(table ring.Table, addrs map[string]string) error {
 	}
 	p.route.Store(rt)
 	p.metrics.MapEpoch.Set(float64(table.Epoch))
+	next := make(chan struct{})
+	if old := p.changed.Swap(&next); old != nil {
+		close(*old)
+	}
 	return nil
+}
+
+// WaitingForMap returns how many requests are waiting for a newer cluster
+// map because a shard no longer masters their partition.
+func (p *Proxy) WaitingForMap() int { return int(p.waiting.Load()) }
+
+// mapChanged returns a channel closed at the next map change.
+func (p *Proxy) mapChanged() <-chan struct{} {
+	return *p.changed.Load()
 }
 
 func (p *Proxy) newPool(b Backend) *shardPool {
@@ -174,6 +192,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.MaxClients <= 0 {
 		c.MaxClients = 10000
+	}
+	if c.RetryBudget <= 0 {
+		c.RetryBudget = 2 * time.Second
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()

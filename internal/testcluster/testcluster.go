@@ -33,6 +33,8 @@ type Options struct {
 	Limits resp.Limits
 	// Proxy, when non-nil, adjusts the proxy's config before it starts.
 	Proxy func(*proxy.Config)
+	// Shard, when non-nil, adjusts each shard's config before it starts.
+	Shard func(*shard.Config)
 	// Registerer, when set, receives every component's metrics, each
 	// labelled node="shard-N" or node="proxy" (as `shardis dev` does).
 	Registerer prometheus.Registerer
@@ -76,6 +78,9 @@ func Start(t testing.TB, opt Options) *Cluster {
 		}
 		if opt.Registerer != nil {
 			cfg.Registerer = prometheus.WrapRegistererWith(prometheus.Labels{"node": cfg.ID}, opt.Registerer)
+		}
+		if opt.Shard != nil {
+			opt.Shard(&cfg)
 		}
 		s := startShard(t, cfg)
 		cfg.Addr = s.Addr() // a restart reuses the same port

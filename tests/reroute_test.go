@@ -1,0 +1,138 @@
+package tests
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/shardis/shardis/internal/testcluster"
+	"github.com/shardis/shardis/proxy"
+	"github.com/shardis/shardis/ring"
+	"github.com/shardis/shardis/shard"
+)
+
+// TestRerouteOnNotMaster moves every partition's mastership to shard-1 on
+// the shards first, so the proxy's map is out of date and shards answer
+// NOTMASTER. Requests must then wait for the newer map and be answered from
+// the new masters — single-key commands and split multi-key ones alike —
+// and without a newer map a client gets TRYAGAIN within the retry budget.
+func TestRerouteOnNotMaster(t *testing.T) {
+	const parts = 16
+	c := testcluster.Start(t, testcluster.Options{
+		Shards: 3, Partitions: parts, InMemory: true,
+		Shard: func(cfg *shard.Config) { cfg.MinInSync = 1 },
+		Proxy: func(cfg *proxy.Config) { cfg.RetryBudget = 500 * time.Millisecond },
+	})
+	ctx := context.Background()
+	rdb := redis.NewClient(&redis.Options{Addr: c.Addr, Protocol: 2, MaxRetries: -1})
+	defer rdb.Close()
+
+	keys := itKeys("reroute:", parts, 1)
+	one := map[int]string{} // one key per partition
+	for _, k := range keys {
+		one[ring.Partition([]byte(k), parts)] = k
+	}
+	addrs := map[string]string{}
+	for i, s := range c.Shards {
+		addrs[fmt.Sprintf("shard-%d", i+1)] = s.Addr()
+	}
+	// Shards: shard-1 masters every partition, alone in sync.
+	roles := make([]shard.PartRole, parts)
+	table := ring.Table{Epoch: 2, RF: 1, Partitions: make([]ring.Assignment, parts)}
+	for p := range roles {
+		roles[p] = shard.PartRole{Epoch: 2, Master: "shard-1", MasterAddr: addrs["shard-1"], InSync: []string{"shard-1"}}
+		table.Partitions[p] = ring.Assignment{Master: "shard-1"}
+	}
+	for _, s := range c.Shards {
+		if err := s.ApplyRoles(2, roles); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The proxy still routes by its first map, where shard-1 masters only
+	// some partitions.
+	initial := ring.Assign(ring.Table{}, []ring.Member{{ID: "shard-1"}, {ID: "shard-2"}, {ID: "shard-3"}}, 1, parts)
+	var stale string
+	for p, k := range one {
+		if initial.Master(p) != "shard-1" {
+			stale = k
+			break
+		}
+	}
+	if stale == "" {
+		t.Fatal("no partition changes master: the test would prove nothing")
+	}
+
+	// Without a newer map: TRYAGAIN after the budget.
+	start := time.Now()
+	err := rdb.Set(ctx, stale, "v", 0).Err()
+	if err == nil || !strings.HasPrefix(err.Error(), "TRYAGAIN ") {
+		t.Fatalf("SET with a stale map: %v, want TRYAGAIN", err)
+	}
+	if d := time.Since(start); d < 400*time.Millisecond || d > 3*time.Second {
+		t.Errorf("TRYAGAIN after %v, want about the 500ms budget", d)
+	}
+
+	// With the newer map arriving while requests wait: every command is
+	// answered by shard-1.
+	done := make(chan error, 1)
+	go func() {
+		pipe := rdb.Pipeline()
+		sets := map[string]*redis.StatusCmd{}
+		for _, k := range one {
+			sets[k] = pipe.Set(ctx, k, "val:"+k, 0)
+		}
+		var ks []string
+		for _, k := range one {
+			ks = append(ks, k)
+		}
+		mset := pipe.MSet(ctx, "reroute:{m}a", "1", "reroute:{m}b", "2")
+		mget := pipe.MGet(ctx, ks...)
+		if _, err := pipe.Exec(ctx); err != nil {
+			done <- fmt.Errorf("pipeline: %v", err)
+			return
+		}
+		if err := mset.Err(); err != nil {
+			done <- fmt.Errorf("MSET: %v", err)
+			return
+		}
+		for i, v := range mget.Val() {
+			if v != "val:"+ks[i] {
+				done <- fmt.Errorf("MGET %s = %v", ks[i], v)
+				return
+			}
+		}
+		done <- nil
+	}()
+	// Let the pipeline hit the stale map first, then publish the new one.
+	waitCounter(t, c, 1)
+	if err := c.Proxy.UpdateMap(table, addrs); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	// Everything is on shard-1.
+	direct := redis.NewClient(&redis.Options{Addr: addrs["shard-1"], Protocol: 2})
+	defer direct.Close()
+	for _, k := range one {
+		if v, err := direct.Get(ctx, k).Result(); err != nil || v != "val:"+k {
+			t.Fatalf("shard-1 %s = %q, %v", k, v, err)
+		}
+	}
+}
+
+// waitCounter waits until at least n requests are waiting for a newer map.
+func waitCounter(t *testing.T, c *testcluster.Cluster, n int) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for c.Proxy.WaitingForMap() < n {
+		if time.Now().After(deadline) {
+			t.Fatal("no request ever waited for a newer map")
+		}
+		time.Sleep(2 * time.Millisecond) // polling a counter
+	}
+}
