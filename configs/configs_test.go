@@ -367,7 +367,7 @@ func TestRuntimeConfigs(t *testing.T) {
 	pc := px.ToProxyConfig()
 	wantP := proxy.Config{Addr: "127.0.0.1:6379",
 		Shards:     []proxy.Backend{{ID: "shard-1", Addr: "127.0.0.1:7001"}, {ID: "shard-2", Addr: "127.0.0.1:7002"}, {ID: "shard-3", Addr: "127.0.0.1:7003"}},
-		Partitions: DefaultPartitions, Password: "pw", ConnsPerShard: 2, BackendTimeout: 5 * time.Second,
+		Partitions: DefaultPartitions, Password: "pw", ConnsPerShard: 2, BackendTimeout: 5 * time.Second, RetryBudget: 2 * time.Second,
 		MaxPipeline: 4096, MaxClients: 10000, Limits: resp.Limits{}.WithDefaults()}
 	if !reflect.DeepEqual(pc, wantP) {
 		t.Errorf("proxy config %+v want %+v", pc, wantP)

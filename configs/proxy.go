@@ -32,6 +32,10 @@ type ProxyFile struct {
 	ConnsPerShard int `yaml:"conns-per-shard"`
 	// BackendTimeout bounds a connect to, or a reply from, a shard.
 	BackendTimeout time.Duration `yaml:"backend-timeout"`
+	// RetryBudget bounds how long a request a shard refused because the
+	// cluster map moved waits for a newer map before the client gets
+	// TRYAGAIN.
+	RetryBudget time.Duration `yaml:"retry-budget"`
 	// MaxPipeline bounds requests in flight on one shard connection.
 	MaxPipeline int `yaml:"max-pipeline"`
 	// MaxClients caps client connections.
@@ -52,6 +56,7 @@ func DefaultProxyFile() ProxyFile {
 		Partitions:     DefaultPartitions,
 		ConnsPerShard:  2,
 		BackendTimeout: 5 * time.Second,
+		RetryBudget:    2 * time.Second,
 		MaxPipeline:    4096,
 		MaxClients:     10000,
 		LogLevel:       DefaultLogLevel,
@@ -75,6 +80,7 @@ func (f *ProxyFile) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&f.Password, "password", f.Password, "`PASSWORD` clients must AUTH with (empty: none)")
 	fs.IntVar(&f.ConnsPerShard, "conns-per-shard", f.ConnsPerShard, "`COUNT` of pipelined connections to each shard, shared by all clients")
 	fs.DurationVar(&f.BackendTimeout, "backend-timeout", f.BackendTimeout, "longest wait (`DURATION`, e.g. 5s) for a shard to connect or reply")
+	fs.DurationVar(&f.RetryBudget, "retry-budget", f.RetryBudget, "longest wait (`DURATION`) for a newer cluster map when a shard no longer masters a key's partition")
 	fs.IntVar(&f.MaxPipeline, "max-pipeline", f.MaxPipeline, "`COUNT` of requests in flight on one shard connection")
 	fs.IntVar(&f.MaxClients, "max-clients", f.MaxClients, "`COUNT` of client connections allowed at once")
 	fs.StringVar(&f.MetricsAddr, "metrics-addr", f.MetricsAddr, "`HOST:PORT` serving /metrics and /healthz over HTTP (empty: none)")
@@ -110,6 +116,7 @@ func (f ProxyFile) Validate() error {
 	p.partitions(f.Partitions)
 	p.positive("conns-per-shard", int64(f.ConnsPerShard), strconv.Itoa(f.ConnsPerShard))
 	p.positive("backend-timeout", int64(f.BackendTimeout), f.BackendTimeout.String())
+	p.positive("retry-budget", int64(f.RetryBudget), f.RetryBudget.String())
 	p.positive("max-pipeline", int64(f.MaxPipeline), strconv.Itoa(f.MaxPipeline))
 	p.positive("max-clients", int64(f.MaxClients), strconv.Itoa(f.MaxClients))
 	p.addr("metrics-addr", f.MetricsAddr, true)
@@ -132,6 +139,7 @@ func (f ProxyFile) ToProxyConfig() proxy.Config {
 		Password:       f.Password,
 		ConnsPerShard:  f.ConnsPerShard,
 		BackendTimeout: f.BackendTimeout,
+		RetryBudget:    f.RetryBudget,
 		MaxPipeline:    f.MaxPipeline,
 		MaxClients:     f.MaxClients,
 		Limits:         f.Limits.ToResp(),
