@@ -74,6 +74,17 @@ type Config struct {
 	// the partition's epoch), so the controller can be told it is out of
 	// sync. It is called on the command's goroutine: it must not block.
 	OnLagging func(partition int, follower string, epoch uint64)
+	// OnCaughtUp, when set, hears on a master that a copy listed in a
+	// partition's Replicas but not in its InSync (partition, follower id,
+	// the partition's epoch) now holds every write the master
+	// acknowledged, and that every write acknowledged since waited for it
+	// too, so the controller can add it to InSync without losing an
+	// acknowledged write (see ApplyRoles). It is called at most once per
+	// partition, follower and epoch, on a goroutine of the shard that
+	// Close waits for: it must not block nor call Close. A report whose
+	// epoch is no longer the partition's, or followed by an OnLagging
+	// call for the same copy and epoch, is stale.
+	OnCaughtUp func(partition int, follower string, epoch uint64)
 	// Limits bound what one connection may send. Zero fields take
 	// resp.DefaultLimits.
 	Limits resp.Limits

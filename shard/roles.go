@@ -44,6 +44,22 @@ import (
 // that raced with another connection's may wait for that one too, which
 // costs time, never correctness. The wait holds no partition lock.
 //
+// A copy in Replicas but not in InSync joins the in-sync set in two
+// steps, so that no acknowledged write is missing from it when it is
+// promoted. The master watches each such copy's acknowledged position
+// (woken by the followers' fetches, like WaitAcked). Once it is within
+// joinDistance of the partition's seq, the copy is joining: from then on
+// every write waits for it as for an in-sync copy, and the master notes
+// its seq at that moment. Once the copy acknowledged that seq it holds
+// every write acknowledged before it joined, and every later one waited
+// for it: the master reports it with Config.OnCaughtUp, once per copy and
+// partition epoch, and the controller may add it to InSync. A joining copy
+// that does not acknowledge a write in time is treated as a lagging
+// in-sync one (NOTACKED, OnLagging) and stops joining until it is close
+// again. A map naming the copy in InSync, or no longer naming it, ends its
+// joining; a map with a new partition epoch starts the partition's
+// bookkeeping afresh.
+//
 // With commit level all, a connection's writes are acknowledged one after
 // the other (each waits for a follower round trip before the next command
 // of that connection runs); callers needing throughput use several
@@ -95,11 +111,31 @@ type PartRole struct {
 	Replicas []string
 }
 
+// joinDistance is how many effects behind the master's seq a copy may be
+// when it starts joining (see above): close enough that writes waiting for
+// it meanwhile wait about one fetch round trip more, far enough that a
+// copy fetching under a steady write load gets there.
+const joinDistance = 64
+
 // roleManager is the applied roles and the Follow loops they started.
 type roleManager struct {
 	mu    sync.Mutex                // serialises ApplyRoles; guards loops
 	table atomic.Pointer[roleTable] // nil until roles are applied
 	loops map[string]*followLoop    // master id → its loop; guarded by mu
+
+	joinMu sync.Mutex
+	join   map[int]*joinPart // partition → its joining copies; guarded by joinMu
+}
+
+// joinPart is one mastered partition's copies in Replicas but not in
+// InSync, for one partition epoch. Its fields are guarded by
+// roleManager.joinMu.
+type joinPart struct {
+	epoch      uint64
+	candidates []string
+	members    map[string]uint64 // joining copy → the master's seq when it joined
+	reported   map[string]bool   // copies OnCaughtUp heard of at epoch
+	cancel     context.CancelFunc
 }
 
 // roleTable is one applied map, read without locks by every command.
@@ -121,10 +157,11 @@ type followLoop struct {
 // For each partition the shard masters, follows (it is in InSync or
 // Replicas) or neither, it starts and stops Follow loops — one per master,
 // naming every partition followed from it, a partition never in two loops
-// — promotes and demotes partitions, and forgets the acknowledgements of
-// copies that left. A map older than the last applied one is refused;
-// applying the same epoch again is harmless. A partition changing hands is
-// refused to clients while it does, so a promoted partition takes writes
+// — promotes and demotes partitions, forgets the acknowledgements of
+// copies that left, and watches the copies of its partitions joining
+// InSync (see Config.OnCaughtUp). A map older than the last applied one
+// is refused; applying the same epoch again is harmless. A partition
+// changing hands is refused to clients while it does, so a promoted partition takes writes
 // only after it stopped following and a demoted one has stopped taking
 // them before it follows. The returned error reports store failures met on
 // the way; the roles are applied regardless. Once roles are applied they
@@ -217,8 +254,167 @@ func (s *Server) ApplyRoles(mapEpoch uint64, roles []PartRole) error {
 			rm.loops[m] = &followLoop{addr: g.addr, parts: g.parts, stop: s.Follow(m, g.addr, g.parts)}
 		}
 	}
+	// After the transition table: a write that finds a copy no longer
+	// joining finds it in InSync (awaitReplicas reads in the other order).
+	s.updateJoining(next)
 	rm.table.Store(next)
 	return errors.Join(errs...)
+}
+
+// updateJoining makes the joining bookkeeping follow t: one watcher per
+// mastered partition with copies in Replicas but not in InSync, started
+// afresh when the partition's epoch changes.
+func (s *Server) updateJoining(t *roleTable) {
+	rm := &s.roles
+	rm.joinMu.Lock()
+	defer rm.joinMu.Unlock()
+	for p, r := range t.roles {
+		var cand []string
+		if t.master[p] {
+			for _, f := range r.Replicas {
+				if f != s.cfg.ID && !slices.Contains(r.InSync, f) && !slices.Contains(cand, f) {
+					cand = append(cand, f)
+				}
+			}
+		}
+		jp := rm.join[p]
+		if jp != nil && jp.epoch == r.Epoch && slices.Equal(jp.candidates, cand) {
+			continue
+		}
+		if jp != nil {
+			jp.cancel()
+			delete(rm.join, p)
+		}
+		if len(cand) == 0 {
+			continue
+		}
+		ctx, cancel := context.WithCancel(s.replCtx)
+		s.mu.Lock()
+		if s.closed {
+			s.mu.Unlock()
+			cancel()
+			return
+		}
+		s.bg.Add(1) // Close waits for the watcher before closing the stores
+		s.mu.Unlock()
+		jp = &joinPart{epoch: r.Epoch, candidates: cand, members: make(map[string]uint64),
+			reported: make(map[string]bool), cancel: cancel}
+		if rm.join == nil {
+			rm.join = make(map[int]*joinPart)
+		}
+		rm.join[p] = jp
+		go func() {
+			defer s.bg.Done()
+			s.watchJoining(ctx, p, jp)
+		}()
+	}
+}
+
+// watchJoining moves partition p's candidate copies through joining and
+// reports them, woken by the followers' acknowledgements, until ctx ends.
+func (s *Server) watchJoining(ctx context.Context, p int, jp *joinPart) {
+	for {
+		ch := s.ackChanged(p) // before looking: a later ack closes it
+		report, live := s.checkJoining(ctx, p, jp)
+		if !live {
+			return
+		}
+		if s.cfg.OnCaughtUp != nil {
+			for _, f := range report {
+				s.cfg.OnCaughtUp(p, f, jp.epoch)
+			}
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// ackChanged returns a channel closed when some follower's acknowledged
+// position of p grows (the one WaitAcked waits on).
+func (s *Server) ackChanged(p int) <-chan struct{} {
+	a := &s.repl.acks[p]
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.changed == nil {
+		a.changed = make(chan struct{})
+	}
+	return a.changed
+}
+
+// ackedPos returns follower's acknowledged position of p and whether it
+// fetched p at all.
+func (s *Server) ackedPos(p int, follower string) (uint64, bool) {
+	a := &s.repl.acks[p]
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	pos, ok := a.acked[follower]
+	return pos, ok
+}
+
+// checkJoining starts the joining of p's candidates that came close and
+// returns those to report now. It reports false once jp is no longer
+// current.
+func (s *Server) checkJoining(ctx context.Context, p int, jp *joinPart) ([]string, bool) {
+	rm := &s.roles
+	rm.joinMu.Lock()
+	defer rm.joinMu.Unlock()
+	if ctx.Err() != nil || rm.join[p] != jp {
+		return nil, false
+	}
+	var report []string
+	for _, f := range jp.candidates {
+		at, joining := jp.members[f]
+		if !joining {
+			seq, err := s.Seq(p)
+			pos, fetched := s.ackedPos(p, f)
+			if err != nil || !fetched || pos+joinDistance < seq {
+				continue
+			}
+			// Join first, then read the seq: a write that did not see
+			// f joining committed at or below it.
+			jp.members[f] = 0
+			if at, err = s.Seq(p); err != nil {
+				delete(jp.members, f)
+				continue
+			}
+			jp.members[f] = at
+		}
+		if pos, _ := s.ackedPos(p, f); pos >= at && !jp.reported[f] {
+			jp.reported[f] = true
+			report = append(report, f)
+		}
+	}
+	return report, true
+}
+
+// joining returns p's joining copies (nil for none).
+func (s *Server) joining(p int) []string {
+	rm := &s.roles
+	rm.joinMu.Lock()
+	defer rm.joinMu.Unlock()
+	jp := rm.join[p]
+	if jp == nil || len(jp.members) == 0 {
+		return nil
+	}
+	out := make([]string, 0, len(jp.members))
+	for f := range jp.members {
+		out = append(out, f)
+	}
+	return out
+}
+
+// stopJoining ends follower's joining of p after it lagged; it joins
+// again once it is close.
+func (s *Server) stopJoining(p int, follower string) {
+	rm := &s.roles
+	rm.joinMu.Lock()
+	defer rm.joinMu.Unlock()
+	if jp := rm.join[p]; jp != nil {
+		delete(jp.members, follower)
+	}
 }
 
 // copies returns every shard id holding a copy of r's partition.
@@ -298,9 +494,10 @@ func (s *Server) gate(c *conn, e *command, args [][]byte, g *roleGate) bool {
 }
 
 // awaitReplicas waits, after a write command ran, until the other in-sync
-// copies of each partition it changed acknowledged the change. On failure
-// the command's reply is replaced by NOTACKED and Config.OnLagging hears
-// of each follower that had not acknowledged.
+// and joining copies of each partition it changed acknowledged the
+// change. On failure the command's reply is replaced by NOTACKED,
+// Config.OnLagging hears of each follower that had not acknowledged and
+// such joining copies stop joining.
 func (s *Server) awaitReplicas(c *conn, g *roleGate) {
 	if g.table == nil {
 		return
@@ -312,15 +509,17 @@ func (s *Server) awaitReplicas(c *conn, g *roleGate) {
 		if err != nil || seq == g.before[i] {
 			continue
 		}
+		// Joining copies before the table: see ApplyRoles.
+		joining := s.joining(p)
 		t := s.roles.table.Load()
 		if !t.master[p] {
 			s.notAcked(c, g, p) // the partition changed hands while the write ran
 			break
 		}
 		role := t.roles[p]
-		others := make([]string, 0, len(role.InSync))
-		for _, f := range role.InSync {
-			if f != s.cfg.ID {
+		others := make([]string, 0, len(role.InSync)+len(joining))
+		for _, f := range slices.Concat(role.InSync, joining) {
+			if f != s.cfg.ID && !slices.Contains(others, f) {
 				others = append(others, f)
 			}
 		}
@@ -334,11 +533,15 @@ func (s *Server) awaitReplicas(c *conn, g *roleGate) {
 		if err := s.WaitAcked(ctx, p, seq, others); err == nil {
 			continue
 		}
-		if s.cfg.OnLagging != nil {
-			for _, f := range others {
-				if s.Acked(p, f) < seq {
-					s.cfg.OnLagging(p, f, role.Epoch)
-				}
+		for _, f := range others {
+			if s.Acked(p, f) >= seq {
+				continue
+			}
+			if slices.Contains(joining, f) {
+				s.stopJoining(p, f)
+			}
+			if s.cfg.OnLagging != nil {
+				s.cfg.OnLagging(p, f, role.Epoch)
 			}
 		}
 		s.log.Warn("write not acknowledged by every in-sync follower", "shard", s.cfg.ID, "partition", p, "seq", seq)

@@ -1,8 +1,10 @@
 package shard
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -14,17 +16,38 @@ type lagReport struct {
 	epoch    uint64
 }
 
+// caughtReport is one OnCaughtUp call, with what the test had learnt
+// when it was made.
+type caughtReport struct {
+	p        int
+	follower string
+	epoch    uint64
+	okSeq    uint64 // rc.okSeq when the call began
+	acked    uint64 // the follower's acknowledged position, read after okSeq
+}
+
 // roleCluster is three in-memory shards a, b, c over 16 partitions.
 type roleCluster struct {
 	t      *testing.T
 	shards []*Server
 	lag    chan lagReport
+	caught chan caughtReport
+	// okSeq is the highest seq a test saw acknowledged to a client.
+	okSeq atomic.Uint64
 }
 
 func newRoleCluster(t *testing.T, ackTimeout time.Duration) *roleCluster {
-	rc := &roleCluster{t: t, lag: make(chan lagReport, 64)}
-	for _, id := range []string{"a", "b", "c"} {
+	rc := &roleCluster{t: t, lag: make(chan lagReport, 64), caught: make(chan caughtReport, 64)}
+	for i, id := range []string{"a", "b", "c"} {
 		cfg := testConfig(t)
+		cfg.OnCaughtUp = func(p int, f string, epoch uint64) {
+			r := caughtReport{p: p, follower: f, epoch: epoch, okSeq: rc.okSeq.Load()}
+			r.acked = rc.shards[i].Acked(p, f)
+			select {
+			case rc.caught <- r:
+			default:
+			}
+		}
 		cfg.ID = id
 		cfg.ReplAckTimeout = ackTimeout
 		cfg.OnLagging = func(p int, f string, epoch uint64) {
@@ -324,5 +347,213 @@ func TestApplyRolesRefusals(t *testing.T) {
 	}
 	if e, ok := s.RolesEpoch(); !ok || e != 5 {
 		t.Fatalf("RolesEpoch = %d, %v; want 5", e, ok)
+	}
+}
+
+// joinRoles returns roles with every partition mastered by a, b in sync
+// and, for partition 0, c among the replicas only.
+func (rc *roleCluster) joinRoles(epoch uint64) []PartRole {
+	a := rc.shards[0]
+	roles := make([]PartRole, a.cfg.Partitions)
+	for p := range roles {
+		roles[p] = PartRole{Epoch: epoch, Master: "a", MasterAddr: a.Addr(), InSync: []string{"a", "b"}}
+	}
+	roles[0].Replicas = []string{"c"}
+	return roles
+}
+
+// nextCaught returns the next OnCaughtUp report.
+func (rc *roleCluster) nextCaught() caughtReport {
+	rc.t.Helper()
+	select {
+	case r := <-rc.caught:
+		return r
+	case <-time.After(10 * time.Second):
+		rc.t.Fatal("OnCaughtUp was not called")
+		return caughtReport{}
+	}
+}
+
+// noCaught fails if OnCaughtUp was called.
+func (rc *roleCluster) noCaught() {
+	rc.t.Helper()
+	select {
+	case r := <-rc.caught:
+		rc.t.Fatalf("unexpected OnCaughtUp(%d, %s, %d)", r.p, r.follower, r.epoch)
+	default:
+	}
+}
+
+func TestRolesCaughtUpThenWaitedFor(t *testing.T) {
+	rc := newRoleCluster(t, time.Second)
+	a, c := rc.shards[0], rc.shards[2]
+	rc.apply(1, rc.joinRoles(1))
+	ca := dial(t, a.Addr())
+	key := keyIn(a, 0, 0)
+	for i := range 10 {
+		if got := ca.do("SET", key, strconv.Itoa(i)); got != okR() {
+			t.Fatalf("SET: %q", got)
+		}
+		rc.okSeq.Store(mustSeq(t, a, 0))
+	}
+	r := rc.nextCaught()
+	if r.p != 0 || r.follower != "c" || r.epoch != 1 {
+		t.Fatalf("OnCaughtUp(%d, %s, %d), want (0, c, 1)", r.p, r.follower, r.epoch)
+	}
+	if r.acked < r.okSeq {
+		t.Fatalf("c reported caught up at %d, the master had acknowledged seq %d", r.acked, r.okSeq)
+	}
+	checkAcked(t, a, 0, "b", "c")
+	// Once reported, writes wait for c: with c gone they are not acknowledged.
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	want := errR("NOTACKED 0" + errNotAcked)
+	if got := ca.do("SET", key, "x"); got != want {
+		t.Fatalf("SET with the caught-up replica down: %q, want %q", got, want)
+	}
+	for reported := false; !reported; {
+		select {
+		case l := <-rc.lag:
+			if l.p != 0 || l.epoch != 1 || (l.follower != "b" && l.follower != "c") {
+				t.Fatalf("OnLagging(%+v), want partition 0, follower c, epoch 1", l)
+			}
+			reported = l.follower == "c"
+		case <-time.After(10 * time.Second):
+			t.Fatal("OnLagging was not called for c")
+		}
+	}
+	// c lagged: it stopped joining, so writes go on without it.
+	if got := ca.do("SET", key, "y"); got != okR() {
+		t.Fatalf("SET after c stopped joining: %q", got)
+	}
+	checkAcked(t, a, 0, "b")
+	rc.noCaught()
+}
+
+func TestRolesCaughtUpOnlyWhenClose(t *testing.T) {
+	rc := newRoleCluster(t, 500*time.Millisecond)
+	a, b, c := rc.shards[0], rc.shards[1], rc.shards[2]
+	rc.apply(1, rc.joinRoles(1), a, b) // c does not follow yet
+	ca := dial(t, a.Addr())
+	for i := range 3 * joinDistance {
+		if got := ca.do("SET", keyIn(a, 0, i%8), strconv.Itoa(i)); got != okR() {
+			t.Fatalf("SET %d: %q", i, got)
+		}
+	}
+	seq := mustSeq(t, a, 0)
+	// c reports a position far behind: it is neither joining nor reported.
+	fetch := dial(t, a.Addr())
+	if got := fetch.do("SHARDIS.FETCH", "c", "0", "0", strconv.FormatUint(seq-2*joinDistance, 10)); !strings.HasPrefix(got, "*1\r\n") {
+		t.Fatalf("FETCH as c: %q", got[:min(len(got), 40)])
+	}
+	if got := a.Acked(0, "c"); got != seq-2*joinDistance {
+		t.Fatalf("c acked %d, want %d", got, seq-2*joinDistance)
+	}
+	// A write does not wait for c (it would time out).
+	if got := ca.do("SET", keyIn(a, 0, 0), "far"); got != okR() {
+		t.Fatalf("SET with c far behind: %q", got)
+	}
+	rc.noCaught()
+	if j := a.joining(0); len(j) != 0 {
+		t.Fatalf("c joined while %d effects behind: %v", seq-2*joinDistance, j)
+	}
+	// c follows and catches up: then it is reported.
+	rc.apply(1, rc.joinRoles(1), c)
+	r := rc.nextCaught()
+	if r.p != 0 || r.follower != "c" || r.epoch != 1 || r.acked < mustSeq(t, a, 0) {
+		t.Fatalf("OnCaughtUp %+v, want partition 0, c, epoch 1, acked %d", r, mustSeq(t, a, 0))
+	}
+
+	// A map with c in sync ends the joining bookkeeping of partition 0.
+	roles := rc.joinRoles(2)
+	roles[0].InSync, roles[0].Replicas = []string{"a", "b", "c"}, nil
+	rc.apply(2, roles)
+	a.roles.joinMu.Lock()
+	n := len(a.roles.join)
+	a.roles.joinMu.Unlock()
+	if n != 0 {
+		t.Fatalf("a keeps joining bookkeeping for %d partitions after c joined InSync", n)
+	}
+	if got := ca.do("SET", keyIn(a, 0, 0), "in"); got != okR() {
+		t.Fatalf("SET with c in sync: %q", got)
+	}
+	checkAcked(t, a, 0, "b", "c")
+	rc.noCaught()
+
+	// A new epoch with c back among the replicas reports it again, once.
+	rc.apply(3, rc.joinRoles(3))
+	if r := rc.nextCaught(); r.p != 0 || r.follower != "c" || r.epoch != 3 {
+		t.Fatalf("OnCaughtUp %+v at epoch 3, want partition 0, c, epoch 3", r)
+	}
+	if got := ca.do("SET", keyIn(a, 0, 0), "again"); got != okR() {
+		t.Fatalf("SET: %q", got)
+	}
+	checkAcked(t, a, 0, "b", "c")
+	rc.noCaught()
+}
+
+func TestRolesCaughtUpKeepsAcknowledgedWrites(t *testing.T) {
+	rc := newRoleCluster(t, 10*time.Second)
+	a, b, c := rc.shards[0], rc.shards[1], rc.shards[2]
+	rc.apply(1, rc.joinRoles(1), a, b)
+	ca, w := dial(t, a.Addr()), dial(t, a.Addr())
+	key := keyIn(a, 0, 0)
+	for range 2 * joinDistance {
+		if got := ca.do("INCR", key); !strings.HasPrefix(got, ":") {
+			t.Fatalf("INCR: %q", got)
+		}
+	}
+	stop := make(chan struct{})
+	done := make(chan error, 1)
+	go func() {
+		// One connection writing while c catches up; every seq acknowledged
+		// to it is recorded before the next write.
+		next := func() (string, error) {
+			b, err := w.rr.Next()
+			return string(b), err
+		}
+		for {
+			select {
+			case <-stop:
+				done <- nil
+				return
+			default:
+			}
+			w.send("INCR", key)
+			w.send("SHARDIS.SEQ", "0")
+			if err := w.w.Flush(); err != nil {
+				done <- err
+				return
+			}
+			if got, err := next(); err != nil || !strings.HasPrefix(got, ":") {
+				done <- fmt.Errorf("INCR: %q, %v", got, err)
+				return
+			}
+			got, err := next()
+			if err != nil {
+				done <- err
+				return
+			}
+			seq, err := strconv.ParseUint(strings.TrimSpace(strings.TrimPrefix(got, ":")), 10, 64)
+			if err != nil {
+				done <- fmt.Errorf("SHARDIS.SEQ: %q", got)
+				return
+			}
+			rc.okSeq.Store(seq)
+		}
+	}()
+	waitFor(t, 10*time.Second, func() bool { return rc.okSeq.Load() > 2*joinDistance+10 })
+	rc.apply(1, rc.joinRoles(1), c)
+	r := rc.nextCaught()
+	close(stop)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if r.p != 0 || r.follower != "c" || r.epoch != 1 {
+		t.Fatalf("OnCaughtUp(%d, %s, %d), want (0, c, 1)", r.p, r.follower, r.epoch)
+	}
+	if r.acked < r.okSeq {
+		t.Fatalf("c reported caught up at %d while seq %d was already acknowledged", r.acked, r.okSeq)
 	}
 }
