@@ -329,6 +329,10 @@ func (a *Agent) agAdopt(s State) bool {
 // for the agent's goroutines. It is idempotent.
 func (a *Agent) Close() error { return a.agStop(true) }
 
+// Abandon stops the agent without leaving: to the other members it looks
+// like a crash. For failure tests, and for a process that must stop at once.
+func (a *Agent) Abandon() error { return a.agStop(false) }
+
 // agStop stops the agent; without leave it is a crash as far as the
 // others can tell (they detect the failure by probing).
 func (a *Agent) agStop(leave bool) error {

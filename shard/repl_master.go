@@ -95,7 +95,7 @@ type replState struct {
 type ackPart struct {
 	mu      sync.Mutex
 	acked   map[string]uint64 // follower id → applied seq; guarded by mu
-	changed chan struct{}     // closed when a position grows; nil if nobody waits; guarded by mu
+	changed chan struct{}     // closed when a position grows or first appears; nil if nobody waits; guarded by mu
 }
 
 func (r *replState) init(partitions int) {
@@ -124,7 +124,9 @@ func (s *Server) recordAck(p int, follower string, pos uint64) error {
 		}
 	}
 	a.acked[follower] = pos
-	if pos > old && a.changed != nil {
+	// A follower's first fetch is news too (at position 0 on an empty
+	// partition): whoever waits for it to catch up must look.
+	if (pos > old || !known) && a.changed != nil {
 		close(a.changed)
 		a.changed = nil
 	}

@@ -1,0 +1,259 @@
+// Package node runs a shard or a proxy as a member of a replicated cluster:
+// the process itself plus its cluster agent (gossip membership, and on
+// voters the controller), kept in step with the cluster map — shards take
+// their roles from it and report copies in or out of sync; proxies route by
+// it.
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/shardis/shardis/cluster"
+	"github.com/shardis/shardis/proxy"
+	"github.com/shardis/shardis/shard"
+)
+
+// reportTimeout bounds one in-sync report to the controller.
+const reportTimeout = 5 * time.Second
+
+// Shard is a shard process that is a cluster member.
+type Shard struct {
+	Server *shard.Server
+	Agent  *cluster.Agent
+
+	log     *slog.Logger
+	reports chan cluster.Command
+	ctx     context.Context
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+}
+
+// StartShard starts the shard, then its agent with metadata naming the
+// shard's address, and applies every map the agent learns.
+func StartShard(scfg shard.Config, acfg cluster.AgentConfig) (*Shard, error) {
+	n := &Shard{log: scfg.Logger, reports: make(chan cluster.Command, 1024)}
+	if n.log == nil {
+		n.log = slog.Default()
+	}
+	n.ctx, n.cancel = context.WithCancel(context.Background())
+	// The callbacks run on shard goroutines and must not block: reports
+	// queue, and a full queue drops (the condition will be seen again).
+	scfg.OnCaughtUp = func(p int, follower string, epoch uint64) {
+		n.queue(cluster.InSync{Partition: p, Node: follower, PartEpoch: epoch})
+	}
+	scfg.OnLagging = func(p int, follower string, epoch uint64) {
+		n.queue(cluster.OutOfSync{Partition: p, Node: follower, PartEpoch: epoch})
+	}
+	s, err := shard.New(scfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.Start(); err != nil {
+		_ = s.Close()
+		return nil, err
+	}
+	n.Server = s
+	acfg.Membership.Meta.ID = scfg.ID
+	acfg.Membership.Meta.Role = cluster.RoleShard
+	acfg.Membership.Meta.RESPAddr = s.Addr()
+	a, err := cluster.StartAgent(acfg)
+	if err != nil {
+		_ = s.Close()
+		return nil, err
+	}
+	n.Agent = a
+	n.wg.Add(2)
+	go n.applyMaps()
+	go n.sendReports()
+	return n, nil
+}
+
+func (n *Shard) queue(cmd cluster.Command) {
+	select {
+	case n.reports <- cmd:
+	default:
+		n.log.Warn("in-sync report dropped: queue full")
+	}
+}
+
+// applyMaps gives the shard its roles from every newer map.
+func (n *Shard) applyMaps() {
+	defer n.wg.Done()
+	changed, stop := n.Agent.Watch()
+	defer stop()
+	for {
+		st := n.Agent.State()
+		if applied, ok := n.Server.RolesEpoch(); st.Bootstrapped() && (!ok || st.Epoch > applied) {
+			if err := n.Server.ApplyRoles(st.Epoch, Roles(st)); err != nil {
+				n.log.Warn("cluster map not applied", "epoch", st.Epoch, "err", err)
+			}
+		}
+		select {
+		case <-changed:
+		case <-n.ctx.Done():
+			return
+		}
+	}
+}
+
+func (n *Shard) sendReports() {
+	defer n.wg.Done()
+	for {
+		select {
+		case cmd := <-n.reports:
+			ctx, cancel := context.WithTimeout(n.ctx, reportTimeout)
+			if _, err := n.Agent.Report(ctx, cmd); err != nil && n.ctx.Err() == nil {
+				n.log.Info("in-sync report not applied", "report", fmt.Sprintf("%+v", cmd), "err", err)
+			}
+			cancel()
+		case <-n.ctx.Done():
+			return
+		}
+	}
+}
+
+// Roles turns a cluster state into the shard's per-partition roles.
+func Roles(st cluster.State) []shard.PartRole {
+	roles := make([]shard.PartRole, len(st.Parts))
+	for p, ps := range st.Parts {
+		roles[p] = shard.PartRole{
+			Epoch:      ps.Epoch,
+			Master:     ps.Master,
+			MasterAddr: st.Nodes[ps.Master].RESPAddr,
+			InSync:     ps.InSync,
+			Replicas:   ps.Replicas,
+		}
+	}
+	return roles
+}
+
+// Close leaves the cluster and stops the shard cleanly.
+func (n *Shard) Close() error {
+	n.cancel()
+	n.wg.Wait()
+	return errors.Join(n.Agent.Close(), n.Server.Close())
+}
+
+// Proxy is a proxy process that routes by the cluster map.
+type Proxy struct {
+	Proxy *proxy.Proxy
+	Agent *cluster.Agent
+
+	log    *slog.Logger
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+// StartProxy starts the agent, waits (at most wait) for a map naming a
+// master for every partition, then starts the proxy routing by it and by
+// every newer map.
+func StartProxy(pcfg proxy.Config, acfg cluster.AgentConfig, wait time.Duration) (*Proxy, error) {
+	n := &Proxy{log: pcfg.Logger}
+	if n.log == nil {
+		n.log = slog.Default()
+	}
+	acfg.Membership.Meta.Role = cluster.RoleProxy
+	if acfg.Membership.Meta.ID == "" {
+		return nil, errors.New("node: the proxy's agent needs Membership.Meta.ID")
+	}
+	if _, port, err := net.SplitHostPort(pcfg.Addr); err == nil && port != "0" && acfg.Membership.Meta.RESPAddr == "" {
+		acfg.Membership.Meta.RESPAddr = pcfg.Addr
+	}
+	a, err := cluster.StartAgent(acfg)
+	if err != nil {
+		return nil, err
+	}
+	n.Agent = a
+	st, err := waitForMap(a, wait)
+	if err != nil {
+		_ = a.Close()
+		return nil, err
+	}
+	pcfg.Shards = nil
+	for id, info := range st.Nodes {
+		pcfg.Shards = append(pcfg.Shards, proxy.Backend{ID: id, Addr: info.RESPAddr})
+	}
+	pcfg.Partitions = st.Partitions
+	p, err := proxy.New(pcfg)
+	if err != nil {
+		_ = a.Close()
+		return nil, err
+	}
+	n.Proxy = p
+	if err := n.update(st); err != nil {
+		_ = a.Close()
+		_ = p.Close()
+		return nil, err
+	}
+	if err := p.Start(); err != nil {
+		_ = a.Close()
+		_ = p.Close()
+		return nil, err
+	}
+	n.ctx, n.cancel = context.WithCancel(context.Background())
+	n.wg.Add(1)
+	go n.follow()
+	return n, nil
+}
+
+func waitForMap(a *cluster.Agent, wait time.Duration) (cluster.State, error) {
+	changed, stop := a.Watch()
+	defer stop()
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	for {
+		st := a.State()
+		if st.Bootstrapped() && len(st.Nodes) > 0 {
+			ok := true
+			for _, ps := range st.Parts {
+				ok = ok && ps.Master != ""
+			}
+			if ok {
+				return st, nil
+			}
+		}
+		select {
+		case <-changed:
+		case <-t.C:
+			return cluster.State{}, fmt.Errorf("node: no cluster map with a master for every partition within %v", wait)
+		}
+	}
+}
+
+func (n *Proxy) update(st cluster.State) error {
+	addrs := map[string]string{}
+	for id, info := range st.Nodes {
+		addrs[id] = info.RESPAddr
+	}
+	return n.Proxy.UpdateMap(st.Table(), addrs)
+}
+
+func (n *Proxy) follow() {
+	defer n.wg.Done()
+	changed, stop := n.Agent.Watch()
+	defer stop()
+	for {
+		select {
+		case <-changed:
+			if err := n.update(n.Agent.State()); err != nil {
+				n.log.Warn("cluster map not applied", "err", err)
+			}
+		case <-n.ctx.Done():
+			return
+		}
+	}
+}
+
+// Close leaves the cluster and stops the proxy.
+func (n *Proxy) Close() error {
+	n.cancel()
+	n.wg.Wait()
+	return errors.Join(n.Agent.Close(), n.Proxy.Close())
+}
