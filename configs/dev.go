@@ -34,6 +34,10 @@ type DevFile struct {
 	Partitions int `yaml:"partitions"`
 	// Password, when set, makes clients AUTH first.
 	Password string `yaml:"password"`
+	// RF is the number of copies of every partition. 1 runs the shards
+	// with a static map; more runs them as a replicated cluster (gossip
+	// membership, a controller on shard-1, failover).
+	RF int `yaml:"rf"`
 	// LogLevel is debug, info, warn or error.
 	LogLevel string `yaml:"log-level"`
 }
@@ -45,6 +49,7 @@ func DefaultDevFile() DevFile {
 		MetricsAddr: "127.0.0.1:9121",
 		Shards:      3,
 		Partitions:  DefaultPartitions,
+		RF:          1,
 		LogLevel:    DefaultLogLevel,
 	}
 }
@@ -66,6 +71,7 @@ func (f *DevFile) RegisterFlags(fs *flag.FlagSet) {
 	fs.BoolVar(&f.Memory, "memory", f.Memory, "keep partitions in memory only")
 	fs.IntVar(&f.Partitions, "partitions", f.Partitions, "`COUNT` of partitions: a power of two")
 	fs.StringVar(&f.Password, "password", f.Password, "`PASSWORD` clients must AUTH with (empty: none)")
+	fs.IntVar(&f.RF, "rf", f.RF, "`COUNT` of copies of every partition; above 1 the shards replicate and fail over")
 	fs.StringVar(&f.LogLevel, "log-level", f.LogLevel, "log `LEVEL`: debug, info, warn or error")
 }
 
@@ -78,6 +84,9 @@ func (f DevFile) Validate() error {
 		p.add("shards", strconv.Itoa(f.Shards), fmt.Sprintf("is out of range (1 to %d)", MaxDevShards))
 	}
 	p.partitions(f.Partitions)
+	if f.RF < 1 || (f.Shards >= 1 && f.RF > f.Shards) {
+		p.add("rf", strconv.Itoa(f.RF), fmt.Sprintf("is out of range (1 to shards, %d)", f.Shards))
+	}
 	p.logLevel(f.LogLevel)
 	return p.err()
 }

@@ -13,8 +13,10 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/shardis/shardis/cluster"
 	"github.com/shardis/shardis/configs"
 	"github.com/shardis/shardis/metrics"
+	"github.com/shardis/shardis/node"
 	"github.com/shardis/shardis/proxy"
 	"github.com/shardis/shardis/shard"
 )
@@ -54,10 +56,22 @@ type devCluster struct {
 	web     *httpServer
 	shards  []*shard.Server
 	proxy   *proxy.Proxy
-	tempDir string // removed on close
+	nodes   []*node.Shard // with --rf above 1, instead of shards
+	pnode   *node.Proxy   // with --rf above 1, instead of proxy
+	tempDir string        // removed on close
 }
 
 func (d *devCluster) close() {
+	if d.pnode != nil {
+		if err := d.pnode.Close(); err != nil {
+			d.log.Error("proxy close", "err", err)
+		}
+	}
+	for i := len(d.nodes) - 1; i >= 0; i-- {
+		if err := d.nodes[i].Close(); err != nil {
+			d.log.Error("shard close", "node", configs.DevShardID(i), "err", err)
+		}
+	}
 	if d.proxy != nil {
 		if err := d.proxy.Close(); err != nil {
 			d.log.Error("proxy close", "err", err)
@@ -114,6 +128,22 @@ func runDev(ctx context.Context, f configs.DevFile, stdout, stderr io.Writer) in
 	// One registry for the whole process: each component's series carry a
 	// node label, and the Go/process collectors are registered once.
 	reg := metrics.NewRegistry()
+	if f.RF > 1 {
+		addr, err := startReplicatedDev(ctx, f, d, reg, dataDir)
+		if err != nil {
+			if ctx.Err() != nil {
+				return exitOK // stopped while starting
+			}
+			return fail("%v", err)
+		}
+		if d.web != nil {
+			d.web.serve(reg, d.log)
+		}
+		printReady(stdout, f, addr, d, dataDir)
+		<-ctx.Done()
+		d.log.Info("stopping dev cluster")
+		return exitOK
+	}
 	var backends []proxy.Backend
 	for i := range f.Shards {
 		cfg := f.ShardConfig(i, dataDir)
@@ -165,6 +195,104 @@ func runDev(ctx context.Context, f configs.DevFile, stdout, stderr io.Writer) in
 	return exitOK
 }
 
+// startReplicatedDev starts the shards as cluster members (shard-1 also runs
+// the controller, a single Raft voter) and the proxy routing by their map,
+// then waits until every partition has enough in-sync copies to take
+// writes. It returns the proxy's address.
+func startReplicatedDev(ctx context.Context, f configs.DevFile, d *devCluster, reg *prometheus.Registry, dataDir string) (string, error) {
+	raftAddr, err := freeLoopbackAddr()
+	if err != nil {
+		return "", err
+	}
+	label := fmt.Sprintf("shardis-dev-%d-%d", os.Getpid(), time.Now().UnixNano())
+	minInSync := min(2, f.RF)
+	agentConfig := func(id string, seeds []string) cluster.AgentConfig {
+		return cluster.AgentConfig{
+			Membership: cluster.MembershipConfig{
+				Meta: cluster.NodeMeta{ID: id}, BindAddr: "127.0.0.1", Seeds: seeds, Label: label,
+				Timing: cluster.DefaultTiming(), Logger: d.log.With("node", id, "component", "gossip"),
+			},
+			Logger: d.log.With("node", id),
+		}
+	}
+	var seeds []string
+	for i := range f.Shards {
+		cfg := f.ShardConfig(i, dataDir)
+		cfg.Registerer = prometheus.WrapRegistererWith(prometheus.Labels{"node": cfg.ID}, reg)
+		cfg.Logger = d.log.With("node", cfg.ID)
+		cfg.MinInSync = minInSync
+		if cfg.DataDir != "" {
+			if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
+				return "", fmt.Errorf("%s: data dir: %v", cfg.ID, err)
+			}
+		}
+		acfg := agentConfig(cfg.ID, seeds)
+		if i == 0 {
+			acfg.Controller = &cluster.ControllerConfig{
+				RaftAddr: raftAddr, RF: f.RF, MinInSync: minInSync, Partitions: f.Partitions,
+				Logger: d.log.With("node", cfg.ID, "component", "controller"),
+			}
+			acfg.MapAddr = "127.0.0.1:0"
+		}
+		n, err := node.StartShard(cfg, acfg)
+		if err != nil {
+			return "", fmt.Errorf("%s: %v", cfg.ID, err)
+		}
+		d.nodes = append(d.nodes, n)
+		if i == 0 {
+			seeds = []string{n.Agent.Membership().LocalMember().Addr}
+		}
+	}
+	// Writes need MinInSync copies in sync: wait for the catch-up reports.
+	first := d.nodes[0].Agent
+	changed, stop := first.Watch()
+	defer stop()
+	deadline := time.NewTimer(devReadyTimeout)
+	defer deadline.Stop()
+	for !writable(first.State(), f.Shards) {
+		select {
+		case <-changed:
+		case <-deadline.C:
+			return "", fmt.Errorf("the shards did not reach %d in-sync copies of every partition within %v", minInSync, devReadyTimeout)
+		case <-ctx.Done():
+			return "", ctx.Err()
+		}
+	}
+	pcfg := f.ProxyConfig(nil)
+	pcfg.Registerer = prometheus.WrapRegistererWith(prometheus.Labels{"node": "proxy"}, reg)
+	pcfg.Logger = d.log.With("node", "proxy")
+	pn, err := node.StartProxy(pcfg, agentConfig("proxy", seeds), devReadyTimeout)
+	if err != nil {
+		return "", fmt.Errorf("proxy: %v", err)
+	}
+	d.pnode = pn
+	return pn.Proxy.Addr(), nil
+}
+
+// writable reports whether every shard is in the map and every partition
+// can take writes.
+func writable(st cluster.State, shards int) bool {
+	if !st.Bootstrapped() || len(st.Nodes) < shards {
+		return false
+	}
+	for p := range st.Parts {
+		if !st.CanWrite(p) {
+			return false
+		}
+	}
+	return true
+}
+
+// freeLoopbackAddr returns a loopback address with a port free right now.
+func freeLoopbackAddr() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer l.Close()
+	return l.Addr().String(), nil
+}
+
 func printReady(w io.Writer, f configs.DevFile, addr string, d *devCluster, dataDir string) {
 	host, port, _ := net.SplitHostPort(addr)
 	cli := "redis-cli -p " + port
@@ -175,7 +303,7 @@ func printReady(w io.Writer, f configs.DevFile, addr string, d *devCluster, data
 		cli += " --askpass"
 	}
 	fmt.Fprintf(w, "Shardis is ready: %s\n", cli)
-	fmt.Fprintf(w, "  clients:  %s (%d shards, %d partitions)\n", addr, f.Shards, f.Partitions)
+	fmt.Fprintf(w, "  clients:  %s (%d shards, %d partitions, %d copies of each)\n", addr, f.Shards, f.Partitions, f.RF)
 	if d.web != nil {
 		fmt.Fprintf(w, "  metrics:  http://%s/metrics\n", d.web.addr())
 	}
