@@ -118,16 +118,25 @@ func (n *Shard) sendReports() {
 	}
 }
 
-// Roles turns a cluster state into the shard's per-partition roles.
+// Roles turns a cluster state into the shard's per-partition roles. Copies
+// on nodes that are down stay in the map's placement (until replaced) but
+// are left out here: a master must not wait for, or count as catching up,
+// a copy that cannot answer.
 func Roles(st cluster.State) []shard.PartRole {
 	roles := make([]shard.PartRole, len(st.Parts))
 	for p, ps := range st.Parts {
+		var replicas []string
+		for _, id := range ps.Replicas {
+			if st.Nodes[id].Up {
+				replicas = append(replicas, id)
+			}
+		}
 		roles[p] = shard.PartRole{
 			Epoch:      ps.Epoch,
 			Master:     ps.Master,
 			MasterAddr: st.Nodes[ps.Master].RESPAddr,
 			InSync:     ps.InSync,
-			Replicas:   ps.Replicas,
+			Replicas:   replicas,
 		}
 	}
 	return roles
