@@ -125,45 +125,64 @@ func waitFor(t *testing.T, what string, timeout time.Duration, cond func() bool)
 	}
 }
 
-func TestDevInProcess(t *testing.T) {
+// devRun is a `shardis dev` running in process.
+type devRun struct {
+	stdout, stderr syncBuffer
+	ready          readyInfo
+	cancel         context.CancelFunc
+	done           chan int
+}
+
+// startDev runs `shardis dev args...` in process and waits until it prints
+// that it is ready; the test fails if it exits first.
+func startDev(t *testing.T, timeout time.Duration, args ...string) *devRun {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var stdout, stderr syncBuffer
-	done := make(chan int, 1)
-	go func() {
-		done <- run(ctx, []string{"dev", "--addr", "127.0.0.1:0", "--metrics-addr", "127.0.0.1:0",
-			"--partitions", "16", "--log-level", "warn"}, &stdout, &stderr)
-	}()
-	var r readyInfo
-	waitFor(t, "dev to be ready", 30*time.Second, func() bool {
+	d := &devRun{cancel: cancel, done: make(chan int, 1)}
+	t.Cleanup(cancel)
+	go func() { d.done <- run(ctx, append([]string{"dev"}, args...), &d.stdout, &d.stderr) }()
+	waitFor(t, "dev to be ready", timeout, func() bool {
 		select {
-		case code := <-done:
-			t.Fatalf("dev exited %d early: %s", code, stderr.String())
+		case code := <-d.done:
+			t.Fatalf("dev exited %d early: %s", code, d.stderr.String())
 		default:
 		}
 		var ok bool
-		r, ok = parseReady(stdout.String())
+		d.ready, ok = parseReady(d.stdout.String())
 		return ok
 	})
-	if !strings.HasPrefix(stdout.String(), "Shardis is ready: redis-cli -p ") {
-		t.Errorf("banner: %q", stdout.String())
+	return d
+}
+
+// stop interrupts the dev cluster as Ctrl-C would and checks it exits 0.
+func (d *devRun) stop(t *testing.T, timeout time.Duration) {
+	t.Helper()
+	d.cancel()
+	select {
+	case code := <-d.done:
+		if code != 0 {
+			t.Errorf("exit %d: %s", code, d.stderr.String())
+		}
+	case <-time.After(timeout):
+		t.Fatal("dev did not stop")
+	}
+}
+
+func TestDevInProcess(t *testing.T) {
+	d := startDev(t, 30*time.Second, "--addr", "127.0.0.1:0", "--metrics-addr", "127.0.0.1:0",
+		"--partitions", "16", "--log-level", "warn")
+	r := d.ready
+	if !strings.HasPrefix(d.stdout.String(), "Shardis is ready: redis-cli -p ") {
+		t.Errorf("banner: %q", d.stdout.String())
 	}
 	if r.dataDir == "" {
-		t.Fatalf("no data dir in %q", stdout.String())
+		t.Fatalf("no data dir in %q", d.stdout.String())
 	}
 	if _, err := os.Stat(filepath.Join(r.dataDir, "shard-1")); err != nil {
 		t.Errorf("shard data dir: %v", err)
 	}
 	exerciseCluster(t, r)
-	cancel()
-	select {
-	case code := <-done:
-		if code != 0 {
-			t.Errorf("exit %d: %s", code, stderr.String())
-		}
-	case <-time.After(20 * time.Second):
-		t.Fatal("dev did not stop")
-	}
+	d.stop(t, 20*time.Second)
 	if _, err := os.Stat(r.dataDir); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("temporary data dir %s not removed: %v", r.dataDir, err)
 	}
@@ -171,25 +190,12 @@ func TestDevInProcess(t *testing.T) {
 
 func TestDevKeepsGivenDataDir(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "data")
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var stdout, stderr syncBuffer
-	done := make(chan int, 1)
-	go func() {
-		done <- run(ctx, []string{"dev", "--addr", "127.0.0.1:0", "--metrics-addr", "", "--shards", "2",
-			"--partitions", "8", "--data-dir", dir, "--log-level", "error"}, &stdout, &stderr)
-	}()
-	waitFor(t, "dev to be ready", 30*time.Second, func() bool {
-		_, ok := parseReady(stdout.String())
-		return ok
-	})
-	if !strings.Contains(stdout.String(), "data dir: "+dir+" (kept on exit)") || strings.Contains(stdout.String(), "metrics:") {
-		t.Errorf("banner: %q", stdout.String())
+	d := startDev(t, 30*time.Second, "--addr", "127.0.0.1:0", "--metrics-addr", "", "--shards", "2",
+		"--partitions", "8", "--data-dir", dir, "--log-level", "error")
+	if out := d.stdout.String(); !strings.Contains(out, "data dir: "+dir+" (kept on exit)") || strings.Contains(out, "metrics:") {
+		t.Errorf("banner: %q", out)
 	}
-	cancel()
-	if code := <-done; code != 0 {
-		t.Errorf("exit %d: %s", code, stderr.String())
-	}
+	d.stop(t, 20*time.Second)
 	for _, sub := range []string{"shard-1", "shard-2"} {
 		if _, err := os.Stat(filepath.Join(dir, sub)); err != nil {
 			t.Errorf("%s: %v", sub, err)

@@ -15,27 +15,11 @@ import (
 // serves through the proxy, every partition has three copies, and Ctrl-C
 // stops it cleanly.
 func TestDevReplicated(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var stdout, stderr syncBuffer
-	done := make(chan int, 1)
-	go func() {
-		done <- run(ctx, []string{"dev", "--rf", "3", "--memory", "--addr", "127.0.0.1:0", "--metrics-addr", "127.0.0.1:0",
-			"--partitions", "16", "--log-level", "error"}, &stdout, &stderr)
-	}()
-	var r readyInfo
-	waitFor(t, "dev --rf 3 to be ready", 60*time.Second, func() bool {
-		select {
-		case code := <-done:
-			t.Fatalf("dev exited %d early: %s", code, stderr.String())
-		default:
-		}
-		var ok bool
-		r, ok = parseReady(stdout.String())
-		return ok
-	})
-	if !strings.Contains(stdout.String(), "3 copies of each") {
-		t.Errorf("banner: %q", stdout.String())
+	d := startDev(t, 60*time.Second, "--rf", "3", "--memory", "--addr", "127.0.0.1:0", "--metrics-addr", "127.0.0.1:0",
+		"--partitions", "16", "--log-level", "error")
+	r := d.ready
+	if !strings.Contains(d.stdout.String(), "3 copies of each") {
+		t.Errorf("banner: %q", d.stdout.String())
 	}
 	exerciseCluster(t, r)
 
@@ -55,13 +39,5 @@ func TestDevReplicated(t *testing.T) {
 		t.Errorf("status = %+v, want rf 3, 3 nodes, 48 copies", st)
 	}
 
-	cancel()
-	select {
-	case code := <-done:
-		if code != 0 {
-			t.Errorf("exit %d: %s", code, stderr.String())
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("dev --rf 3 did not stop")
-	}
+	d.stop(t, 30*time.Second)
 }
