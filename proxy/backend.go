@@ -342,14 +342,39 @@ func (c *backendConn) flush(conn net.Conn, w *bufio.Writer, breakConn func()) bo
 // readLoop reads one reply per pending request. A reply must arrive within
 // the backend timeout of the reader starting to wait for it; otherwise the
 // connection is broken and every pending request fails.
+//
+// While nothing is pending the reader still waits on the socket, so that a
+// shard that closed the connection (it stopped or crashed) is noticed at
+// once and the connection redialled, instead of failing the next request
+// sent on it.
 func (c *backendConn) readLoop(conn net.Conn, breakConn func(), broken <-chan struct{}) {
-	rr := resp.NewReplyReader(conn, maxReplySize)
+	br := bufio.NewReaderSize(conn, 16<<10)
+	rr := resp.NewReplyReader(br, maxReplySize)
 	for {
 		var r *request
 		select {
 		case r = <-c.pending:
 		case <-broken:
 			return
+		default:
+			_ = conn.SetReadDeadline(time.Now().Add(idleReadCheck))
+			if _, err := br.Peek(1); err != nil {
+				var ne net.Error
+				if errors.As(err, &ne) && ne.Timeout() {
+					continue // idle and healthy: look at pending again
+				}
+				breakConn()
+				return
+			}
+			// A reply is arriving; its request was queued on pending
+			// before it was written.
+			select {
+			case r = <-c.pending:
+			default:
+				c.logger.Warn("shard sent a reply nobody asked for", "shard", c.shardID)
+				breakConn()
+				return
+			}
 		}
 		_ = conn.SetReadDeadline(time.Now().Add(c.timeout))
 		raw, err := rr.Next()
@@ -368,6 +393,10 @@ func (c *backendConn) readLoop(conn net.Conn, breakConn func(), broken <-chan st
 		r.finish(raw, nil)
 	}
 }
+
+// idleReadCheck is how often an idle reader looks for newly pending
+// requests between waits on the socket.
+const idleReadCheck = 100 * time.Millisecond
 
 // maxReplySize bounds one shard reply. It is above the largest string a
 // shard stores (512 MiB) plus framing, so a legitimate reply never fails.
@@ -402,7 +431,6 @@ const (
 // state is "down" when a connection to the shard has failed (and not yet
 // been re-established; failed connections are redialled every few hundred
 // milliseconds), "up" when connections work, "unknown" before any attempt.
-// An idle connection notices a dead shard only when next used.
 func (p *shardPool) state() string {
 	s := stateUnknown
 	for _, c := range p.conns {

@@ -217,6 +217,41 @@ func TestBackendDown(t *testing.T) {
 	}
 }
 
+// TestBackendRedialsIdleConnection: a shard that closes an idle connection
+// (it restarted) is noticed at once: the backend redials before the next
+// request, which then succeeds instead of failing on the dead connection.
+func TestBackendRedialsIdleConnection(t *testing.T) {
+	f := startFakeShard(t, nil)
+	c := testBackend(t, f.ln.Addr().String(), time.Second)
+	get := func() *request {
+		q := newRequest(resp.AppendCommand(nil, []byte("GET"), []byte("k")))
+		c.send(q)
+		q.wait()
+		return q
+	}
+	if q := get(); q.err != nil {
+		t.Fatal(q.err)
+	}
+	accepted := func() int {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		return len(f.conns)
+	}
+	f.mu.Lock()
+	f.conns[0].Close()
+	f.mu.Unlock()
+	deadline := time.Now().Add(5 * time.Second)
+	for accepted() < 2 {
+		if time.Now().After(deadline) {
+			t.Fatal("the backend did not redial after the shard closed its idle connection")
+		}
+		time.Sleep(5 * time.Millisecond) // polling a condition
+	}
+	if q := get(); q.err != nil {
+		t.Fatalf("first request after the shard closed the connection: %v", q.err)
+	}
+}
+
 func BenchmarkBackendPipeline(b *testing.B) {
 	for _, depth := range []int{1, 16, 128} {
 		b.Run("depth="+strconv.Itoa(depth), func(b *testing.B) {
