@@ -616,7 +616,13 @@ func (f *ctlFSM) Apply(l *raft.Log) any {
 	}
 	if next.Epoch != cur.Epoch {
 		c.ctlPublish(&next)
-		c.log.Info("cluster map changed", "epoch", next.Epoch, "command", cmd.CommandType(),
+		// A copy coming into sync is routine (hundreds at start-up);
+		// everything else changes who serves what and is worth a line.
+		level := slog.LevelInfo
+		if cmd.CommandType() == TypeInSync {
+			level = slog.LevelDebug
+		}
+		c.log.Log(context.Background(), level, "cluster map changed", "epoch", next.Epoch, "command", cmd.CommandType(),
 			"under_replicated", next.UnderReplicated(), "index", l.Index)
 	}
 	return ctlResult{state: next}

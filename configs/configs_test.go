@@ -218,7 +218,7 @@ func TestValidateReportsEveryProblem(t *testing.T) {
 
 	empty := DefaultProxyFile()
 	if got := errLines(empty.Validate()); !slices.Equal(got, []string{
-		"proxy.shard: [] is empty: give at least one shard (--shard ID=HOST:PORT)"}) {
+		"proxy.shard: [] is empty: give at least one shard (--shard ID=HOST:PORT), or join a cluster (--gossip-addr, --join)"}) {
 		t.Errorf("no shards: %q", got)
 	}
 
@@ -357,7 +357,8 @@ func TestRuntimeConfigs(t *testing.T) {
 	wantLimits := resp.Limits{}.WithDefaults()
 	wantLimits.MaxArgs = 7
 	want := shard.Config{ID: "s1", Addr: "127.0.0.1:7001", DataDir: "/d", Partitions: DefaultPartitions,
-		Sync: shard.SyncAlways, ExpiryInterval: 100 * time.Millisecond, Limits: wantLimits}
+		Sync: shard.SyncAlways, ExpiryInterval: 100 * time.Millisecond, Limits: wantLimits,
+		MinInSync: 2, CommitLevel: shard.CommitAll, ReplAckTimeout: shard.DefaultReplAckTimeout}
 	if !reflect.DeepEqual(sc, want) {
 		t.Errorf("shard config %+v want %+v", sc, want)
 	}

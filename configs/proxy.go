@@ -46,6 +46,15 @@ type ProxyFile struct {
 	LogLevel string `yaml:"log-level"`
 	// Limits bound what one client may send.
 	Limits `yaml:",inline"`
+
+	// Gossip makes the proxy a cluster member: it then finds the shards
+	// and routes by the cluster map, and Shards must be empty.
+	Gossip `yaml:",inline"`
+	// ID names the proxy among cluster members. Empty means proxy@ADDR.
+	ID string `yaml:"id"`
+	// MapWait bounds how long a starting member proxy waits for a cluster
+	// map that names a master for every partition.
+	MapWait time.Duration `yaml:"map-wait"`
 }
 
 // DefaultProxyFile returns the proxy defaults. Shards has none: Validate asks
@@ -61,6 +70,8 @@ func DefaultProxyFile() ProxyFile {
 		MaxClients:     10000,
 		LogLevel:       DefaultLogLevel,
 		Limits:         DefaultLimits(),
+		Gossip:         DefaultGossip(),
+		MapWait:        30 * time.Second,
 	}
 }
 
@@ -86,14 +97,30 @@ func (f *ProxyFile) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&f.MetricsAddr, "metrics-addr", f.MetricsAddr, "`HOST:PORT` serving /metrics and /healthz over HTTP (empty: none)")
 	fs.StringVar(&f.LogLevel, "log-level", f.LogLevel, "log `LEVEL`: debug, info, warn or error")
 	f.Limits.registerFlags(fs)
+	f.Gossip.registerFlags(fs)
+	fs.StringVar(&f.ID, "id", f.ID, "`ID` of this proxy among cluster members (empty: proxy@ADDR)")
+	fs.DurationVar(&f.MapWait, "map-wait", f.MapWait, "longest wait (`DURATION`) at start for a cluster map")
+}
+
+// MemberID is the proxy's id among cluster members.
+func (f ProxyFile) MemberID() string {
+	if f.ID != "" {
+		return f.ID
+	}
+	return "proxy@" + f.Addr
 }
 
 // Validate reports every problem in f, each naming the field and its value.
 func (f ProxyFile) Validate() error {
 	p := &problems{role: "proxy"}
 	p.addr("addr", f.Addr, false)
-	if len(f.Shards) == 0 {
-		p.add("shard", "[]", "is empty: give at least one shard (--shard ID=HOST:PORT)")
+	switch {
+	case f.Member() && len(f.Shards) > 0:
+		p.add("shard", strconv.Quote((&backendList{list: &f.Shards}).String()), "must be empty on a cluster member (gossip-addr set): shards are found by gossip")
+	case f.Member() && len(f.Join) == 0:
+		p.add("join", "[]", "is empty: a proxy must join the cluster (--join IP:PORT of a shard)")
+	case !f.Member() && len(f.Shards) == 0:
+		p.add("shard", "[]", "is empty: give at least one shard (--shard ID=HOST:PORT), or join a cluster (--gossip-addr, --join)")
 	}
 	ids := map[string]int{}
 	addrs := map[string]int{}
@@ -122,6 +149,8 @@ func (f ProxyFile) Validate() error {
 	p.addr("metrics-addr", f.MetricsAddr, true)
 	p.logLevel(f.LogLevel)
 	f.Limits.validate(p)
+	f.Gossip.validate(p)
+	p.positive("map-wait", int64(f.MapWait), f.MapWait.String())
 	return p.err()
 }
 

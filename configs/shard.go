@@ -2,9 +2,12 @@ package configs
 
 import (
 	"flag"
+	"fmt"
+	"path/filepath"
 	"strconv"
 	"time"
 
+	"github.com/shardis/shardis/cluster"
 	"github.com/shardis/shardis/shard"
 )
 
@@ -32,18 +35,56 @@ type ShardFile struct {
 	LogLevel string `yaml:"log-level"`
 	// Limits bound what one connection may send.
 	Limits `yaml:",inline"`
+
+	// Gossip makes the shard a cluster member: it then takes its roles
+	// (master or follower of each partition) from the cluster map.
+	Gossip `yaml:",inline"`
+	// RaftAddr, on the few shards that run the controller (3 or 5 in a
+	// production cluster), is the IP:PORT of its Raft transport. A voter
+	// also serves the cluster map on MetricsAddr, which it then needs.
+	RaftAddr string `yaml:"raft-addr"`
+	// Voters is the initial controller group, every voter as ID=IP:PORT
+	// (its raft-addr), the same list on every voter; used only the first
+	// time a voter starts. Empty on a voter means a group of one.
+	Voters []Backend `yaml:"voter"`
+	// ElectionTimeout is how long controller voters go without hearing
+	// from their leader before electing another; a failover whose leader
+	// died waits for it. Raft's 1 s default is tuned for WANs.
+	ElectionTimeout time.Duration `yaml:"election-timeout"`
+	// RF is the number of copies of every partition in a new cluster.
+	RF int `yaml:"rf"`
+	// MinInSync is the fewest in-sync copies with which a partition still
+	// takes writes; with fewer it refuses them rather than risk losing one.
+	MinInSync int `yaml:"min-insync"`
+	// CommitLevel is when a write is acknowledged: all (every in-sync copy
+	// has it) or master (the master has it: faster, and a failover can lose
+	// the newest acknowledged writes).
+	CommitLevel string `yaml:"commit-level"`
+	// ReplAckTimeout bounds the wait for followers' acknowledgements before
+	// a lagging follower is reported out of sync.
+	ReplAckTimeout time.Duration `yaml:"repl-ack-timeout"`
+	// ReplaceAfter is how long a shard may stay down before its copies are
+	// placed on other shards (a negative value never replaces).
+	ReplaceAfter time.Duration `yaml:"replace-after"`
 }
 
 // DefaultShardFile returns the shard defaults. ID and DataDir have none:
 // Validate asks for them.
 func DefaultShardFile() ShardFile {
 	return ShardFile{
-		Addr:           "127.0.0.1:7001",
-		Partitions:     DefaultPartitions,
-		Sync:           string(shard.SyncEverySec),
-		ExpiryInterval: 100 * time.Millisecond,
-		LogLevel:       DefaultLogLevel,
-		Limits:         DefaultLimits(),
+		Addr:            "127.0.0.1:7001",
+		Partitions:      DefaultPartitions,
+		Sync:            string(shard.SyncEverySec),
+		ExpiryInterval:  100 * time.Millisecond,
+		LogLevel:        DefaultLogLevel,
+		Limits:          DefaultLimits(),
+		Gossip:          DefaultGossip(),
+		ElectionTimeout: 300 * time.Millisecond,
+		RF:              cluster.DefaultRF,
+		MinInSync:       cluster.DefaultMinInSync,
+		CommitLevel:     string(shard.CommitAll),
+		ReplAckTimeout:  shard.DefaultReplAckTimeout,
+		ReplaceAfter:    cluster.DefaultReplaceAfter,
 	}
 }
 
@@ -68,6 +109,15 @@ func (f *ShardFile) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&f.MetricsAddr, "metrics-addr", f.MetricsAddr, "`HOST:PORT` serving /metrics and /healthz over HTTP (empty: none)")
 	fs.StringVar(&f.LogLevel, "log-level", f.LogLevel, "log `LEVEL`: debug, info, warn or error")
 	f.Limits.registerFlags(fs)
+	f.Gossip.registerFlags(fs)
+	fs.StringVar(&f.RaftAddr, "raft-addr", f.RaftAddr, "`IP:PORT` of the controller's Raft transport; makes this shard a controller voter")
+	fs.Var(&backendList{list: &f.Voters}, "voter", "initial controller voter as `ID=IP:PORT` (its raft-addr); repeat or comma-separate, the same list on every voter")
+	fs.DurationVar(&f.ElectionTimeout, "election-timeout", f.ElectionTimeout, "`DURATION` controller voters wait for their leader before electing another")
+	fs.IntVar(&f.RF, "rf", f.RF, "`COUNT` of copies of every partition (used when the cluster is created)")
+	fs.IntVar(&f.MinInSync, "min-insync", f.MinInSync, "fewest in-sync copies (`COUNT`) with which a partition takes writes")
+	fs.StringVar(&f.CommitLevel, "commit-level", f.CommitLevel, "when a write is acknowledged: `LEVEL` all (every in-sync copy has it) or master (faster, weaker)")
+	fs.DurationVar(&f.ReplAckTimeout, "repl-ack-timeout", f.ReplAckTimeout, "longest wait (`DURATION`) for followers to acknowledge a write before a lagging one is reported")
+	fs.DurationVar(&f.ReplaceAfter, "replace-after", f.ReplaceAfter, "`DURATION` a shard may be down before its copies are placed elsewhere (negative: never)")
 }
 
 // Validate reports every problem in f, each naming the field and its value.
@@ -92,7 +142,69 @@ func (f ShardFile) Validate() error {
 	p.addr("metrics-addr", f.MetricsAddr, true)
 	p.logLevel(f.LogLevel)
 	f.Limits.validate(p)
+	f.Gossip.validate(p)
+	f.validateCluster(p)
 	return p.err()
+}
+
+func (f ShardFile) validateCluster(p *problems) {
+	if f.RaftAddr != "" || len(f.Voters) > 0 {
+		if !f.Member() {
+			p.add("raft-addr", strconv.Quote(f.RaftAddr), "needs gossip-addr: a controller voter is a cluster member")
+		}
+		if f.MetricsAddr == "" {
+			p.add("metrics-addr", `""`, "is required on a controller voter: the cluster map is served there")
+		}
+	}
+	if len(f.Voters) > 0 && f.RaftAddr == "" {
+		p.add("voter", strconv.Quote((&backendList{list: &f.Voters}).String()), "is set but raft-addr is not")
+	}
+	if f.RaftAddr != "" {
+		p.addr("raft-addr", f.RaftAddr, false)
+	}
+	if f.Member() && f.RaftAddr == "" && len(f.Join) == 0 {
+		p.add("join", "[]", "is empty: a shard that is not a controller voter must join one (--join IP:PORT)")
+	}
+	if f.RF < 1 || f.RF > 7 {
+		p.add("rf", strconv.Itoa(f.RF), "is out of range (1 to 7)")
+	}
+	if f.MinInSync < 1 || f.MinInSync > f.RF {
+		p.add("min-insync", strconv.Itoa(f.MinInSync), fmt.Sprintf("is out of range (1 to rf, %d)", f.RF))
+	}
+	switch shard.CommitLevel(f.CommitLevel) {
+	case shard.CommitAll, shard.CommitMaster:
+	default:
+		p.add("commit-level", strconv.Quote(f.CommitLevel), "is not a commit level (all, master)")
+	}
+	p.positive("repl-ack-timeout", int64(f.ReplAckTimeout), f.ReplAckTimeout.String())
+	if f.ElectionTimeout < 50*time.Millisecond {
+		p.add("election-timeout", f.ElectionTimeout.String(), "is below 50ms")
+	}
+}
+
+// ControllerConfig builds the controller config of a voter, keeping its
+// Raft log under the data dir (in memory with Memory). Nil when the shard
+// is not a voter.
+func (f ShardFile) ControllerConfig() *cluster.ControllerConfig {
+	if f.RaftAddr == "" {
+		return nil
+	}
+	c := &cluster.ControllerConfig{
+		RaftAddr: f.RaftAddr, RF: f.RF, MinInSync: f.MinInSync, Partitions: f.Partitions,
+		ReplaceAfter:     f.ReplaceAfter,
+		HeartbeatTimeout: f.ElectionTimeout, ElectionTimeout: f.ElectionTimeout,
+		LeaderLeaseTimeout: f.ElectionTimeout / 2, CommitTimeout: 10 * time.Millisecond,
+	}
+	if f.ReplaceAfter < 0 {
+		c.ReplaceAfter = -1
+	}
+	if !f.Memory {
+		c.DataDir = filepath.Join(f.DataDir, "raft")
+	}
+	for _, v := range f.Voters {
+		c.Voters = append(c.Voters, cluster.Voter{ID: v.ID, RaftAddr: v.Addr})
+	}
+	return c
 }
 
 // ToShardConfig builds the runtime config. Registerer and Logger are left
@@ -107,5 +219,8 @@ func (f ShardFile) ToShardConfig() shard.Config {
 		Sync:           shard.SyncPolicy(f.Sync),
 		ExpiryInterval: f.ExpiryInterval,
 		Limits:         f.Limits.ToResp(),
+		MinInSync:      f.MinInSync,
+		CommitLevel:    shard.CommitLevel(f.CommitLevel),
+		ReplAckTimeout: f.ReplAckTimeout,
 	}
 }

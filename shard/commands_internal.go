@@ -149,7 +149,7 @@ func cmdKeys(s *Server, c *conn, args [][]byte, now int64) {
 	all := len(pattern) == 1 && pattern[0] == '*'
 	var keys []string
 	for pid := range s.parts {
-		if s.parts[pid].Load() == nil {
+		if s.parts[pid].Load() == nil || !s.serves(pid) {
 			continue
 		}
 		err := s.view(pid, now, func(t *txn) error {
@@ -184,9 +184,18 @@ func recordExpired(raw string, now int64) bool {
 // reaped included, as Redis's DBSIZE counts them. Each partition's two
 // counts are read under its write lock, so they agree with each other (a
 // commit updates the expiry index just after the store).
+// serves reports whether the keyspace commands (DBSIZE, KEYS, FLUSH,
+// RANDOMKEY) cover partition pid here: every partition until roles are
+// applied, then only those this shard masters, so that a proxy asking every
+// shard counts each key once and not once per copy.
+func (s *Server) serves(pid int) bool {
+	t := s.roles.table.Load()
+	return t == nil || t.master[pid]
+}
+
 func (s *Server) dbsize() (keys, expiring int64) {
 	for pid := range s.parts {
-		if p := s.parts[pid].Load(); p != nil {
+		if p := s.parts[pid].Load(); p != nil && s.serves(pid) {
 			p.mu.Lock()
 			keys += int64(p.keys())
 			expiring += p.expiring.Load()
@@ -210,6 +219,9 @@ func cmdStats(s *Server, c *conn, args [][]byte, now int64) {
 
 func cmdFlush(s *Server, c *conn, args [][]byte, now int64) {
 	for pid := range s.parts {
+		if !s.serves(pid) {
+			continue // its master flushes it, and the followers by replication
+		}
 		if finish(c, s.flushPartition(pid)) {
 			return
 		}
@@ -243,7 +255,7 @@ func (s *Server) randomKey(now int64) (string, bool, error) {
 	var parts []sized
 	total := 0
 	for pid := range s.parts {
-		if p := s.parts[pid].Load(); p != nil {
+		if p := s.parts[pid].Load(); p != nil && s.serves(pid) {
 			if n := p.keys(); n > 0 {
 				parts = append(parts, sized{pid, n})
 				total += n

@@ -557,3 +557,55 @@ func TestRolesCaughtUpKeepsAcknowledgedWrites(t *testing.T) {
 		t.Fatalf("c reported caught up at %d while seq %d was already acknowledged", r.acked, r.okSeq)
 	}
 }
+
+// TestKeyspaceCommandsCoverMasteredPartitions: once roles are applied,
+// DBSIZE, KEYS, RANDOMKEY and FLUSH cover only the partitions this shard
+// masters, so a proxy asking every shard counts each key once, not once
+// per copy.
+func TestKeyspaceCommandsCoverMasteredPartitions(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.ID = "a"
+	cfg.CommitLevel = CommitMaster
+	a := startServer(t, cfg, nil)
+	c := dial(t, a.Addr())
+	for p := range 2 {
+		if got := c.do("SET", keyIn(a, p, 0), "v"); got != okR() {
+			t.Fatalf("SET: %q", got)
+		}
+	}
+	if got := c.do("SHARDIS.DBSIZE"); got != ":2\r\n" {
+		t.Fatalf("DBSIZE before roles: %q", got)
+	}
+	roles := make([]PartRole, cfg.Partitions)
+	for p := range roles {
+		roles[p] = PartRole{Epoch: 1, Master: "a", MasterAddr: a.Addr(), InSync: []string{"a"}}
+	}
+	// b masters partition 1; a holds a copy of it that it must not count.
+	roles[1] = PartRole{Epoch: 1, Master: "b", MasterAddr: "127.0.0.1:1", InSync: []string{"b", "a"}}
+	if err := a.ApplyRoles(1, roles); err != nil {
+		t.Fatal(err)
+	}
+	for cmd, want := range map[string]string{
+		"SHARDIS.DBSIZE": ":1\r\n",
+		"SHARDIS.KEYS":   "*1\r\n$" + strconv.Itoa(len(keyIn(a, 0, 0))) + "\r\n" + keyIn(a, 0, 0) + "\r\n",
+	} {
+		args := []string{cmd}
+		if cmd == "SHARDIS.KEYS" {
+			args = append(args, "*")
+		}
+		if got := c.do(args...); got != want {
+			t.Errorf("%s with a copy of another master's partition: %q, want %q", cmd, got, want)
+		}
+	}
+	for range 20 {
+		if got := c.do("SHARDIS.RANDOMKEY"); !strings.Contains(got, keyIn(a, 0, 0)) {
+			t.Fatalf("RANDOMKEY returned %q, a key of a partition a does not master", got)
+		}
+	}
+	if got := c.do("SHARDIS.FLUSH"); got != okR() {
+		t.Fatalf("FLUSH: %q", got)
+	}
+	if n, err := a.Seq(1); err != nil || n != 1 {
+		t.Fatalf("partition 1 (a follower copy) seq %d, %v after FLUSH: the copy was changed outside replication", n, err)
+	}
+}
