@@ -164,6 +164,15 @@ func (s *Server) ForgetFollower(p int, follower string) {
 // ends first and an error when the shard closes. It is woken by the
 // followers' fetches, never polls, and costs nothing while nobody calls it.
 func (s *Server) WaitAcked(ctx context.Context, p int, seq uint64, followers []string) error {
+	return s.waitAcked(ctx, p, seq, followers, nil)
+}
+
+// errRolesChanged is waitAcked's answer when abort closed first.
+var errRolesChanged = errors.New("shard: roles changed while waiting for acknowledgements")
+
+// waitAcked is WaitAcked that also gives up, with errRolesChanged, when
+// abort is closed (a nil abort never is).
+func (s *Server) waitAcked(ctx context.Context, p int, seq uint64, followers []string, abort <-chan struct{}) error {
 	if err := s.checkPartition(p); err != nil {
 		return err
 	}
@@ -188,6 +197,8 @@ func (s *Server) WaitAcked(ctx context.Context, p int, seq uint64, followers []s
 		a.mu.Unlock()
 		select {
 		case <-ch:
+		case <-abort:
+			return errRolesChanged
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-s.replCtx.Done():

@@ -125,6 +125,10 @@ type roleManager struct {
 
 	joinMu sync.Mutex
 	join   map[int]*joinPart // partition → its joining copies; guarded by joinMu
+
+	// changed is closed (and replaced) each time a table is applied, so
+	// writes waiting for acknowledgements look at the new in-sync sets.
+	changed atomic.Pointer[chan struct{}]
 }
 
 // joinPart is one mastered partition's copies in Replicas but not in
@@ -258,7 +262,23 @@ func (s *Server) ApplyRoles(mapEpoch uint64, roles []PartRole) error {
 	// joining finds it in InSync (awaitReplicas reads in the other order).
 	s.updateJoining(next)
 	rm.table.Store(next)
+	ch := make(chan struct{})
+	if prev := rm.changed.Swap(&ch); prev != nil {
+		close(*prev)
+	}
 	return errors.Join(errs...)
+}
+
+// rolesChanged returns a channel closed when the next roles table is
+// applied.
+func (s *Server) rolesChanged() <-chan struct{} {
+	for {
+		if ch := s.roles.changed.Load(); ch != nil {
+			return *ch
+		}
+		ch := make(chan struct{})
+		s.roles.changed.CompareAndSwap(nil, &ch)
+	}
 }
 
 // updateJoining makes the joining bookkeeping follow t: one watcher per
@@ -509,12 +529,31 @@ func (s *Server) awaitReplicas(c *conn, g *roleGate) {
 		if err != nil || seq == g.before[i] {
 			continue
 		}
+		if ctx == nil {
+			ctx, cancel = context.WithTimeout(s.replCtx, s.cfg.ReplAckTimeout)
+			defer cancel()
+		}
+		if !s.awaitCopies(ctx, c, g, p, seq) {
+			break
+		}
+	}
+}
+
+// awaitCopies waits until the other in-sync and joining copies of p hold
+// seq. The copies are looked up again whenever a new map is applied: a copy
+// the controller took out of the in-sync set (it failed, or lagged) is no
+// longer waited for, which is what lets writes resume as soon as the map
+// says so rather than at the timeout. It reports false when it wrote
+// NOTACKED instead of the command's reply.
+func (s *Server) awaitCopies(ctx context.Context, c *conn, g *roleGate, p int, seq uint64) bool {
+	for {
+		changed := s.rolesChanged()
 		// Joining copies before the table: see ApplyRoles.
 		joining := s.joining(p)
 		t := s.roles.table.Load()
 		if !t.master[p] {
 			s.notAcked(c, g, p) // the partition changed hands while the write ran
-			break
+			return false
 		}
 		role := t.roles[p]
 		others := make([]string, 0, len(role.InSync)+len(joining))
@@ -524,13 +563,13 @@ func (s *Server) awaitReplicas(c *conn, g *roleGate) {
 			}
 		}
 		if len(others) == 0 {
-			continue
+			return true
 		}
-		if ctx == nil {
-			ctx, cancel = context.WithTimeout(s.replCtx, s.cfg.ReplAckTimeout)
-			defer cancel()
+		err := s.waitAcked(ctx, p, seq, others, changed)
+		if err == nil {
+			return true
 		}
-		if err := s.WaitAcked(ctx, p, seq, others); err == nil {
+		if errors.Is(err, errRolesChanged) {
 			continue
 		}
 		for _, f := range others {
@@ -546,7 +585,7 @@ func (s *Server) awaitReplicas(c *conn, g *roleGate) {
 		}
 		s.log.Warn("write not acknowledged by every in-sync follower", "shard", s.cfg.ID, "partition", p, "seq", seq)
 		s.notAcked(c, g, p)
-		break
+		return false
 	}
 }
 
