@@ -7,6 +7,7 @@ package metrics
 
 import (
 	"net/http"
+	"strconv"
 	"sync"
 	"time"
 
@@ -208,4 +209,173 @@ func NewProxy(reg prometheus.Registerer) *Proxy {
 	})
 	reg.MustRegister(m.BackendErrors, m.BackendPending, m.MapEpoch, m.Rerouted)
 	return m
+}
+
+// FollowerLag is how far one follower is behind a master, over every
+// partition the master holds for it.
+type FollowerLag struct {
+	// Effects is how many effects (seqs) the follower has not
+	// acknowledged, summed over the partitions.
+	Effects uint64
+	// Oldest is the age of the oldest write the follower has not
+	// acknowledged (0 when it acknowledged everything). When that write
+	// already left the master's effect log it is the age of the oldest
+	// logged one: the true age is larger.
+	Oldest time.Duration
+	// OldestKnown is false when the follower lags but the master's logs
+	// hold nothing to date its writes by (after a restart); Oldest is then
+	// not exported.
+	OldestKnown bool
+}
+
+// ShardReplication is a shard's replication state as its collector exports
+// it, read from the shard under its locks at every scrape.
+type ShardReplication struct {
+	// Masters and Followers count the partitions the shard masters and
+	// follows.
+	Masters, Followers int
+	// Lag is per follower id, over the partitions this shard masters.
+	Lag map[string]FollowerLag
+}
+
+// replCollector exports a ShardReplication read at scrape time, so the
+// write path pays nothing for the lag figures.
+type replCollector struct {
+	read              func() ShardReplication
+	lag, oldest, role *prometheus.Desc
+}
+
+// NewShardReplication registers on reg the shard's replication metrics,
+// computed by read at every scrape: lag per follower in effects and in
+// seconds, and partitions by role. read runs on the scraping goroutine and
+// must be safe for concurrent use.
+func NewShardReplication(reg prometheus.Registerer, read func() ShardReplication) {
+	reg.MustRegister(&replCollector{
+		read: read,
+		lag: prometheus.NewDesc(prometheus.BuildFQName(Namespace, "shard", "replication_lag_effects"),
+			"Effects (seqs) a follower has not acknowledged, summed over the partitions this shard masters, by follower id.",
+			[]string{"follower"}, nil),
+		oldest: prometheus.NewDesc(prometheus.BuildFQName(Namespace, "shard", "replication_oldest_unacked_seconds"),
+			"Age of the oldest write a follower has not acknowledged on the partitions this shard masters (0 when none), by follower id.",
+			[]string{"follower"}, nil),
+		role: prometheus.NewDesc(prometheus.BuildFQName(Namespace, "shard", "partitions_by_role"),
+			"Partitions this shard masters or follows in the applied cluster map (before any map: follower-flagged partitions, the rest as master).",
+			[]string{"role"}, nil),
+	})
+}
+
+// Describe implements prometheus.Collector.
+func (c *replCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- c.lag
+	ch <- c.oldest
+	ch <- c.role
+}
+
+// Collect implements prometheus.Collector.
+func (c *replCollector) Collect(ch chan<- prometheus.Metric) {
+	r := c.read()
+	ch <- prometheus.MustNewConstMetric(c.role, prometheus.GaugeValue, float64(r.Masters), "master")
+	ch <- prometheus.MustNewConstMetric(c.role, prometheus.GaugeValue, float64(r.Followers), "follower")
+	for id, l := range r.Lag {
+		ch <- prometheus.MustNewConstMetric(c.lag, prometheus.GaugeValue, float64(l.Effects), id)
+		if l.OldestKnown {
+			ch <- prometheus.MustNewConstMetric(c.oldest, prometheus.GaugeValue, l.Oldest.Seconds(), id)
+		}
+	}
+}
+
+// ClusterView is one member's view of the cluster map it last adopted, as
+// its cluster collector exports it.
+type ClusterView struct {
+	// Epoch is the map's epoch (0 before the first map).
+	Epoch uint64
+	// Up and Down count the shards the map lists by state. Proxies are
+	// gossip members but not in the map, so they are not counted.
+	Up, Down int
+	// UnderReplicated counts the partitions with fewer in-sync copies than
+	// the replication factor.
+	UnderReplicated int
+	// ByInSync[n] is the number of partitions with n in-sync copies; its
+	// length is at least RF+1 so every count up to RF is exported, zeros
+	// included.
+	ByInSync []int
+}
+
+// failoverBuckets span 1ms to ~24s: the time from the controller marking a
+// node down to a member adopting the map that promoted its partitions'
+// followers is a Raft commit plus a map long-poll when all is well, seconds
+// when members cannot reach a voter.
+var failoverBuckets = prometheus.ExponentialBuckets(0.001, 2.5, 12)
+
+// Cluster is the set of metrics every cluster member (shard or proxy)
+// exposes about the cluster map it holds, so any one member's /metrics
+// shows the cluster's health.
+type Cluster struct {
+	// Failovers counts partitions whose master changed, between two maps
+	// this member adopted, because the old master went down (planned
+	// handovers to a live master are not failovers).
+	Failovers prometheus.Counter
+	// FailoverSeconds observes, once per failed node and adopted map that
+	// promoted new masters for its partitions, the time from the
+	// controller marking that node down to this member adopting the map.
+	FailoverSeconds prometheus.Histogram
+
+	read                                func() ClusterView
+	epoch, members, underRepl, byInSync *prometheus.Desc
+}
+
+// NewCluster registers on reg the cluster metrics of one member; the map
+// gauges are computed by read at every scrape (it must be safe for
+// concurrent use). Unlike the other sets it returns an error rather than
+// panic: two members sharing one registry unlabelled would collide here
+// only, and the caller can refuse to start instead.
+func NewCluster(reg prometheus.Registerer, read func() ClusterView) (*Cluster, error) {
+	c := &Cluster{
+		Failovers: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: Namespace, Subsystem: "cluster", Name: "failovers_total",
+			Help: "Partitions whose master changed between two adopted cluster maps because the old master went down.",
+		}),
+		FailoverSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Namespace: Namespace, Subsystem: "cluster", Name: "failover_seconds",
+			Help:    "Time from the controller marking a node down to this member adopting the map that promoted new masters for its partitions.",
+			Buckets: failoverBuckets,
+		}),
+		read: read,
+		epoch: prometheus.NewDesc(prometheus.BuildFQName(Namespace, "cluster", "map_epoch"),
+			"Epoch of the cluster map this member holds.", nil, nil),
+		members: prometheus.NewDesc(prometheus.BuildFQName(Namespace, "cluster", "members"),
+			"Shards listed in the cluster map, by state (up or down); proxies are not in the map.", []string{"state"}, nil),
+		underRepl: prometheus.NewDesc(prometheus.BuildFQName(Namespace, "cluster", "under_replicated_partitions"),
+			"Partitions with fewer in-sync copies than the replication factor.", nil, nil),
+		byInSync: prometheus.NewDesc(prometheus.BuildFQName(Namespace, "cluster", "partitions_by_insync"),
+			"Partitions by number of in-sync copies (0 means no master).", []string{"copies"}, nil),
+	}
+	if err := reg.Register(c); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// Describe implements prometheus.Collector.
+func (c *Cluster) Describe(ch chan<- *prometheus.Desc) {
+	c.Failovers.Describe(ch)
+	c.FailoverSeconds.Describe(ch)
+	ch <- c.epoch
+	ch <- c.members
+	ch <- c.underRepl
+	ch <- c.byInSync
+}
+
+// Collect implements prometheus.Collector.
+func (c *Cluster) Collect(ch chan<- prometheus.Metric) {
+	c.Failovers.Collect(ch)
+	c.FailoverSeconds.Collect(ch)
+	v := c.read()
+	ch <- prometheus.MustNewConstMetric(c.epoch, prometheus.GaugeValue, float64(v.Epoch))
+	ch <- prometheus.MustNewConstMetric(c.members, prometheus.GaugeValue, float64(v.Up), "up")
+	ch <- prometheus.MustNewConstMetric(c.members, prometheus.GaugeValue, float64(v.Down), "down")
+	ch <- prometheus.MustNewConstMetric(c.underRepl, prometheus.GaugeValue, float64(v.UnderReplicated))
+	for n, parts := range v.ByInSync {
+		ch <- prometheus.MustNewConstMetric(c.byInSync, prometheus.GaugeValue, float64(parts), strconv.Itoa(n))
+	}
 }

@@ -68,6 +68,10 @@ func StartShard(scfg shard.Config, acfg cluster.AgentConfig) (*Shard, error) {
 		return nil, err
 	}
 	n.Agent = a
+	if err := n.startMetrics(scfg.Registerer); err != nil {
+		_ = n.Close()
+		return nil, err
+	}
 	n.wg.Add(2)
 	go n.applyMaps()
 	go n.sendReports()
@@ -209,6 +213,10 @@ func StartProxy(pcfg proxy.Config, acfg cluster.AgentConfig, wait time.Duration)
 	n.ctx, n.cancel = context.WithCancel(context.Background())
 	n.wg.Add(1)
 	go n.follow()
+	if err := n.startMetrics(pcfg.Registerer); err != nil {
+		_ = n.Close()
+		return nil, err
+	}
 	return n, nil
 }
 

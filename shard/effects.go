@@ -167,8 +167,12 @@ func (s *Server) replLogBytes() int {
 // so idle partitions cost nothing.
 type effectLog struct {
 	entries []Effect // entries[head:] are live
-	head    int
-	bytes   int
+	// at[i] is when entries[i] was committed on this shard (unix ms, the
+	// command time), so a master can tell how old a follower's oldest
+	// unacknowledged write is (see repl_metrics.go).
+	at    []int64
+	head  int
+	bytes int
 }
 
 func (l *effectLog) len() int { return len(l.entries) - l.head }
@@ -181,8 +185,9 @@ func effectSize(e *Effect) int {
 	return n
 }
 
-func (l *effectLog) push(e Effect, maxEntries, maxBytes int) {
+func (l *effectLog) push(e Effect, atMS int64, maxEntries, maxBytes int) {
 	l.entries = append(l.entries, e)
+	l.at = append(l.at, atMS)
 	l.bytes += effectSize(&e)
 	for l.len() > 1 && (l.len() > maxEntries || l.bytes > maxBytes) {
 		l.bytes -= effectSize(&l.entries[l.head])
@@ -193,8 +198,25 @@ func (l *effectLog) push(e Effect, maxEntries, maxBytes int) {
 		n := copy(l.entries, l.entries[l.head:])
 		clear(l.entries[n:])
 		l.entries = l.entries[:n]
+		l.at = l.at[:copy(l.at, l.at[l.head:])]
 		l.head = 0
 	}
+}
+
+// committedAt returns when the effect with seq next was committed, for a
+// log ending at seq last (next in 1..last). When next has left the log it
+// returns the time of the oldest effect logged: next is older still. It
+// reports false when the log holds no effect to tell by.
+func (l *effectLog) committedAt(next, last uint64) (ms int64, ok bool) {
+	n := uint64(l.len())
+	if n == 0 || next == 0 || next > last {
+		return 0, false
+	}
+	i := l.head
+	if first := last - n + 1; next > first { // first: seq of the oldest logged effect
+		i += int(next - first)
+	}
+	return l.at[i], true
 }
 
 func (l *effectLog) reset() { *l = effectLog{} }
@@ -226,7 +248,7 @@ func (s *Server) commit(p *partition, t *txn, fn func(t *txn) error) error {
 	p.apply(t.changes)
 	if seq != 0 {
 		p.seq = seq
-		p.log.push(Effect{Partition: p.id, Seq: seq, Ops: t.ops}, s.replLogSize(), s.replLogBytes())
+		p.log.push(Effect{Partition: p.id, Seq: seq, Ops: t.ops}, t.now, s.replLogSize(), s.replLogBytes())
 		p.wake()
 	}
 	return nil

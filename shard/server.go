@@ -118,6 +118,7 @@ func newServer(cfg Config, now func() time.Time) (*Server, error) {
 		reg = s.registry
 	}
 	s.metrics = metrics.NewShard(reg)
+	metrics.NewShardReplication(reg, s.replicationStats)
 	if !cfg.InMemory {
 		if err := s.prepareDataDir(); err != nil {
 			s.replCancel()

@@ -1,0 +1,45 @@
+package metrics
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+)
+
+// TestShardReplicationExposition checks the replication collector's output
+// as an operator reads it: one lag series per follower, the age only where
+// the shard could date the writes, and both roles always present.
+func TestShardReplicationExposition(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	NewShardReplication(reg, func() ShardReplication {
+		return ShardReplication{Masters: 3, Followers: 5, Lag: map[string]FollowerLag{
+			"f1": {OldestKnown: true},
+			"f2": {Effects: 7, Oldest: 1500 * time.Millisecond, OldestKnown: true},
+			"f3": {Effects: 2}, // lagging, undated
+		}}
+	})
+	want := `
+# HELP shardis_shard_partitions_by_role Partitions this shard masters or follows in the applied cluster map (before any map: follower-flagged partitions, the rest as master).
+# TYPE shardis_shard_partitions_by_role gauge
+shardis_shard_partitions_by_role{role="follower"} 5
+shardis_shard_partitions_by_role{role="master"} 3
+# HELP shardis_shard_replication_lag_effects Effects (seqs) a follower has not acknowledged, summed over the partitions this shard masters, by follower id.
+# TYPE shardis_shard_replication_lag_effects gauge
+shardis_shard_replication_lag_effects{follower="f1"} 0
+shardis_shard_replication_lag_effects{follower="f2"} 7
+shardis_shard_replication_lag_effects{follower="f3"} 2
+# HELP shardis_shard_replication_oldest_unacked_seconds Age of the oldest write a follower has not acknowledged on the partitions this shard masters (0 when none), by follower id.
+# TYPE shardis_shard_replication_oldest_unacked_seconds gauge
+shardis_shard_replication_oldest_unacked_seconds{follower="f1"} 0
+shardis_shard_replication_oldest_unacked_seconds{follower="f2"} 1.5
+`
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(want)); err != nil {
+		t.Fatal(err)
+	}
+	if problems, err := testutil.GatherAndLint(reg); err != nil || len(problems) > 0 {
+		t.Fatalf("lint: %v %+v", err, problems)
+	}
+}
