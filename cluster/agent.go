@@ -68,6 +68,11 @@ type AgentConfig struct {
 	// MapLongPoll bounds one long-poll of the map endpoint. Zero means
 	// DefaultMapLongPoll.
 	MapLongPoll time.Duration
+	// OnLease, on a shard, makes the agent keep a master lease from the
+	// controller leader and hear of the end of every lease it gets (the
+	// zero time when the controller runs without leases). It is called
+	// from one goroutine and must not block.
+	OnLease func(until time.Time)
 	// Logger receives the agent's events and is passed to membership and
 	// the controller when their configs have none; nil means slog.Default().
 	Logger *slog.Logger
@@ -145,7 +150,8 @@ func StartAgent(cfg AgentConfig) (*Agent, error) {
 	if cfg.ReconcileInterval < 0 || cfg.MapLongPoll < 0 {
 		return nil, fmt.Errorf("cluster: negative AgentConfig.ReconcileInterval (%s) or MapLongPoll (%s)", cfg.ReconcileInterval, cfg.MapLongPoll)
 	}
-	hc := &http.Transport{Proxy: nil, MaxIdleConnsPerHost: 2, IdleConnTimeout: time.Minute}
+	hc := &http.Transport{Proxy: nil, MaxIdleConnsPerHost: 2, IdleConnTimeout: time.Minute,
+		DialContext: flDialer(cfg.Membership.Faults)}
 	a := &Agent{
 		log:        logger.With("component", "agent", "node", cfg.Membership.Meta.ID),
 		interval:   cfg.ReconcileInterval,
@@ -227,6 +233,7 @@ func StartAgent(cfg AgentConfig) (*Agent, error) {
 		mux := http.NewServeMux()
 		mux.HandleFunc("/map", a.agServeMap)
 		mux.HandleFunc("/report", a.agServeReport)
+		mux.HandleFunc("/lease", a.agServeLease)
 		if cfg.AdminHandler != nil {
 			mux.Handle("/", cfg.AdminHandler)
 		}
@@ -243,6 +250,10 @@ func StartAgent(cfg AgentConfig) (*Agent, error) {
 	} else {
 		a.wg.Add(1)
 		go a.agFollowVoters()
+	}
+	if cfg.OnLease != nil {
+		a.wg.Add(1)
+		go a.agLeaseLoop(cfg.Membership.Meta.ID, cfg.OnLease)
 	}
 	a.log.Info("agent started", "voter", voter, "map_addr", a.mapAddr)
 	return a, nil
@@ -455,6 +466,18 @@ func (a *Agent) agReconcileLoop() {
 			a.log.Warn("reconcile failed; retrying", "err", err, "committed", n)
 		case n > 0:
 			a.log.Info("reconciled membership into the map", "commands", n, "epoch", a.ctl.State().Epoch, "shards_alive", len(alive))
+		}
+		// A node marking down that waits for its lease to end is retried
+		// the moment it can go, not at the next tick.
+		if at := a.ctl.DeferredDownUntil(); !at.IsZero() {
+			if d := time.Until(at); d < a.interval {
+				time.AfterFunc(max(d, 0)+time.Millisecond, func() {
+					select {
+					case a.reconKick <- struct{}{}:
+					default:
+					}
+				})
+			}
 		}
 	}
 }

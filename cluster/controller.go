@@ -25,6 +25,10 @@ const (
 	DefaultPartitions   = 256
 	DefaultReplaceAfter = 10 * time.Minute
 	DefaultApplyTimeout = 5 * time.Second
+	// DefaultLeaseDuration is how long a master lease lasts (see Master
+	// leases below). It is about failure detection's time, so that a
+	// failover rarely waits for a lease to run out.
+	DefaultLeaseDuration = 500 * time.Millisecond
 )
 
 // ErrNotLeader is what Propose and Reconcile return (as a *NotLeaderError,
@@ -105,6 +109,12 @@ type ControllerConfig struct {
 	RF, MinInSync, Partitions int
 	ReplaceAfter              time.Duration
 
+	// LeaseDuration is the master lease (see Controller); zero means
+	// DefaultLeaseDuration, negative disables leases (then a master cut
+	// off from the controller may serve stale reads until it learns the
+	// new map).
+	LeaseDuration time.Duration
+
 	// ApplyTimeout bounds a Propose whose context has no deadline; zero
 	// means DefaultApplyTimeout.
 	ApplyTimeout time.Duration
@@ -162,6 +172,8 @@ type Controller struct {
 
 	mu       sync.Mutex // guards watchers
 	watchers map[chan struct{}]struct{}
+
+	leases ctlLeases
 
 	notify    chan bool
 	done      chan struct{}
@@ -316,6 +328,12 @@ func (cfg ControllerConfig) ctlDefaults() (ControllerConfig, error) {
 	if cfg.ApplyTimeout <= 0 {
 		cfg.ApplyTimeout = DefaultApplyTimeout
 	}
+	switch {
+	case cfg.LeaseDuration == 0:
+		cfg.LeaseDuration = DefaultLeaseDuration
+	case cfg.LeaseDuration < 0:
+		cfg.LeaseDuration = 0
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
@@ -371,6 +389,7 @@ func (c *Controller) ctlLeaderLoop() {
 			return
 		case leader := <-c.notify:
 			cancel()
+			c.leases.leadership(leader, time.Now())
 			if !leader {
 				c.log.Info("controller lost leadership")
 				continue
@@ -555,7 +574,18 @@ func (c *Controller) Reconcile(ctx context.Context, alive map[string]NodeInfo, n
 		return 0, err
 	}
 	n := 0
+	var deferred time.Time
 	for _, cmd := range c.State().Plan(alive, now.UnixMilli()) {
+		if down, ok := cmd.(NodeDown); ok {
+			// A node marked down loses its partitions to their
+			// followers: wait until it can no longer serve them.
+			if until := c.leases.heldUntil(down.ID, c.cfg.LeaseDuration); time.Now().Before(until) {
+				if deferred.IsZero() || until.Before(deferred) {
+					deferred = until
+				}
+				continue
+			}
+		}
 		before := c.State().Epoch
 		next, err := c.ctlPropose(ctx, cmd)
 		if err != nil {
@@ -565,6 +595,7 @@ func (c *Controller) Reconcile(ctx context.Context, alive map[string]NodeInfo, n
 			n++
 		}
 	}
+	c.leases.deferDown(deferred)
 	return n, nil
 }
 

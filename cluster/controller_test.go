@@ -28,6 +28,7 @@ func ctlTestConfig(id string) ControllerConfig {
 		ElectionTimeout:    80 * time.Millisecond,
 		LeaderLeaseTimeout: 50 * time.Millisecond,
 		CommitTimeout:      5 * time.Millisecond,
+		LeaseDuration:      -1, // TestControllerLeaseDefersNodeDown covers leases
 		Logger:             slog.New(slog.DiscardHandler),
 	}
 }
@@ -502,5 +503,60 @@ func TestControllerRaftLogsGoToSlog(t *testing.T) {
 	h.StandardLogger(nil).Print("via log.Logger")
 	if strings.Contains(buf.String(), "via log.Logger") {
 		t.Error("standard logger output must be Debug")
+	}
+}
+
+// TestControllerLeaseDefersNodeDown: a node's partitions are not given to
+// others while a lease the leader granted it may still run, nor within a
+// lease duration of the leader's election (its predecessor's grants are
+// unknown to it); a lease is granted only to nodes up in the map, and only
+// by the leader.
+func TestControllerLeaseDefersNodeDown(t *testing.T) {
+	const lease = 400 * time.Millisecond
+	cfg := ctlTestConfig("solo")
+	cfg.LeaseDuration = lease
+	_, tr := raft.NewInmemTransport("")
+	cfg.Transport = tr
+	c, err := NewController(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ctlWaitFor(t, 5*time.Second, "leadership", c.IsLeader)
+	elected := time.Now()
+	ctx := ctlCtx(t, 10*time.Second)
+	alive := map[string]NodeInfo{
+		"a": {RESPAddr: "127.0.0.1:1"}, "b": {RESPAddr: "127.0.0.1:2"}, "c": {RESPAddr: "127.0.0.1:3"},
+	}
+	if _, err := c.Reconcile(ctx, alive, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.GrantLease("nobody"); !errors.Is(err, ErrUnknownNode) {
+		t.Fatalf("lease for a node not in the map: %v", err)
+	}
+	// Past the election wait, b's own lease is what holds its NodeDown.
+	ctlWaitFor(t, 5*time.Second, "the election's lease wait", func() bool { return time.Since(elected) > lease })
+	granted := time.Now()
+	d, err := c.GrantLease("b")
+	if err != nil || d != lease {
+		t.Fatalf("GrantLease(b) = %v, %v", d, err)
+	}
+	delete(alive, "b")
+	n, err := c.Reconcile(ctx, alive, time.Now())
+	if err != nil || n != 0 {
+		t.Fatalf("Reconcile while b's lease runs committed %d (err %v), want 0", n, err)
+	}
+	if until := c.DeferredDownUntil(); until.Before(granted.Add(lease)) || until.After(granted.Add(lease+time.Second)) {
+		t.Fatalf("NodeDown deferred until %v, want about %v", until, granted.Add(lease))
+	}
+	if !c.State().Nodes["b"].Up {
+		t.Fatal("b marked down while its lease ran")
+	}
+	ctlWaitFor(t, 5*time.Second, "b's lease to end", func() bool { return time.Now().After(c.DeferredDownUntil()) })
+	if n, err := c.Reconcile(ctx, alive, time.Now()); err != nil || n != 1 || c.State().Nodes["b"].Up {
+		t.Fatalf("Reconcile after b's lease ended committed %d (err %v), b up %v", n, err, c.State().Nodes["b"].Up)
+	}
+	if _, err := c.GrantLease("b"); !errors.Is(err, ErrUnknownNode) {
+		t.Fatalf("lease for a node marked down: %v", err)
 	}
 }

@@ -357,6 +357,9 @@ type MembershipConfig struct {
 	// ErrSeedsUnreachable; one attempt can overrun it by up to 2 s per
 	// unresponsive seed. Zero means DefaultJoinTimeout.
 	JoinTimeout time.Duration
+	// Faults, in tests, cuts this member's gossip on demand; nil in
+	// production.
+	Faults *Faults
 	// Logger receives this member's event lines and memberlist's own log
 	// lines (at their levels: memberlist DEBUG→Debug, INFO→Info,
 	// WARN→Warn, ERR→Error). Nil means slog.Default().
@@ -539,6 +542,9 @@ type Membership struct {
 	viewMu sync.RWMutex
 	view   map[string]Member // live members by Name; guarded by viewMu
 	local  Member            // this member's latest state; guarded by viewMu
+
+	stop     chan struct{}  // closed by Shutdown: ends the rejoin loop
+	rejoinWG sync.WaitGroup // the rejoin loop
 }
 
 // Join starts gossip on the configured address and joins the cluster
@@ -579,6 +585,7 @@ func Join(cfg MembershipConfig) (*Membership, error) {
 		meta:     meta,
 		metaNode: cfg.Meta,
 		view:     make(map[string]Member),
+		stop:     make(chan struct{}),
 	}
 
 	mc := memberlist.DefaultLANConfig()
@@ -612,6 +619,21 @@ func Join(cfg MembershipConfig) (*Membership, error) {
 	mc.LogOutput = nil
 	mc.Logger = log.New(mlLogWriter{logger.With("component", "memberlist")}, "", 0)
 
+	if cfg.Faults != nil {
+		nt, err := memberlist.NewNetTransport(&memberlist.NetTransportConfig{
+			BindAddrs: []string{mc.BindAddr}, BindPort: mc.BindPort, Logger: mc.Logger,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("cluster: start gossip on %s:%d: %w", mc.BindAddr, cfg.BindPort, err)
+		}
+		if mc.BindPort == 0 {
+			mc.BindPort = nt.GetAutoBindPort()
+			if mc.AdvertisePort == 0 {
+				mc.AdvertisePort = mc.BindPort
+			}
+		}
+		mc.Transport = newFlTransport(nt, cfg.Faults)
+	}
 	m.events.start()
 	ml, err := memberlist.Create(mc)
 	if err != nil {
@@ -630,8 +652,55 @@ func Join(cfg MembershipConfig) (*Membership, error) {
 			return nil, err
 		}
 	}
+	if len(cfg.Seeds) > 0 {
+		m.rejoinWG.Add(1)
+		go m.mlRejoin(cfg.Seeds)
+	}
 	m.log.Info("gossip started", "name", name, "addr", m.LocalMember().Addr, "members", m.NumAlive())
 	return m, nil
+}
+
+// mlRejoinInterval is how often a member that sees none of its seeds alive
+// joins them again.
+const mlRejoinInterval = time.Second
+
+// mlRejoin heals a partition of the gossip itself: after a network split
+// each side has declared the other dead, and memberlist alone may never
+// contact dead members again, so a member that sees none of its seeds
+// alive joins them anew until it does.
+func (m *Membership) mlRejoin(seeds []string) {
+	defer m.rejoinWG.Done()
+	t := time.NewTicker(mlRejoinInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-m.stop:
+			return
+		case <-t.C:
+		}
+		alive := map[string]bool{}
+		for _, mem := range m.Members() {
+			if mem.Name != m.name {
+				alive[mem.Addr] = true
+			}
+		}
+		seen := false
+		for _, s := range seeds {
+			seen = seen || alive[s]
+		}
+		if seen {
+			continue
+		}
+		m.opMu.Lock()
+		if !m.left && !m.closed {
+			if n, err := m.ml.Join(seeds); n > 0 {
+				m.log.Info("rejoined the cluster through its seeds", "seeds_reached", n)
+			} else {
+				m.log.Debug("seeds still unreachable", "err", err)
+			}
+		}
+		m.opMu.Unlock()
+	}
 }
 
 // mlJoinSeeds retries memberlist's Join with backoff until one seed
@@ -869,6 +938,10 @@ func (m *Membership) Shutdown() error {
 		return nil
 	}
 	m.closed = true
+	close(m.stop)
+	m.opMu.Unlock()
+	m.rejoinWG.Wait() // it takes opMu: wait without holding it
+	m.opMu.Lock()
 	err := m.ml.Shutdown()
 	m.syncWG.Wait()
 	m.events.stop()

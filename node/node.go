@@ -50,6 +50,7 @@ func StartShard(scfg shard.Config, acfg cluster.AgentConfig) (*Shard, error) {
 	scfg.OnLagging = func(p int, follower string, epoch uint64) {
 		n.queue(cluster.OutOfSync{Partition: p, Node: follower, PartEpoch: epoch})
 	}
+	scfg.RequireLease = true
 	s, err := shard.New(scfg)
 	if err != nil {
 		return nil, err
@@ -59,6 +60,9 @@ func StartShard(scfg shard.Config, acfg cluster.AgentConfig) (*Shard, error) {
 		return nil, err
 	}
 	n.Server = s
+	// Masters serve only under a lease from the controller, so one cut off
+	// from it goes quiet before its partitions can be given to others.
+	acfg.OnLease = s.ExtendLease
 	acfg.Membership.Meta.ID = scfg.ID
 	acfg.Membership.Meta.Role = cluster.RoleShard
 	acfg.Membership.Meta.RESPAddr = s.Addr()
@@ -113,7 +117,7 @@ func (n *Shard) sendReports() {
 		case cmd := <-n.reports:
 			ctx, cancel := context.WithTimeout(n.ctx, reportTimeout)
 			if _, err := n.Agent.Report(ctx, cmd); err != nil && n.ctx.Err() == nil {
-				n.log.Info("in-sync report not applied", "report", fmt.Sprintf("%+v", cmd), "err", err)
+				n.log.Debug("in-sync report not applied", "report", fmt.Sprintf("%+v", cmd), "err", err)
 			}
 			cancel()
 		case <-n.ctx.Done():

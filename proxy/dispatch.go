@@ -360,10 +360,22 @@ func notMaster(reply []byte) bool {
 	return bytes.HasPrefix(reply, []byte("-NOTMASTER "))
 }
 
+// noLease reports whether a shard's reply is NOLEASE: the shard masters the
+// partition but lost contact with the controller, so it ran nothing. Either
+// its lease comes back soon or a newer map moves the partition.
+func noLease(reply []byte) bool {
+	return bytes.HasPrefix(reply, []byte("-NOLEASE "))
+}
+
+// leaseRetry is how long a request refused with NOLEASE waits, unless a
+// newer map comes first, before it is sent again.
+const leaseRetry = 20 * time.Millisecond
+
 // rerouteMoved answers again, by a newer map, the requests of r that a
-// shard refused with NOTMASTER. It waits at most Config.RetryBudget for the
-// map to change; if none comes, the client gets TRYAGAIN (safe for a client
-// to retry: nothing ran).
+// shard refused with NOTMASTER, and again after a short pause (or by a
+// newer map) those refused with NOLEASE. It waits at most
+// Config.RetryBudget; then the client gets TRYAGAIN (safe for a client to
+// retry: nothing ran).
 func (p *Proxy) rerouteMoved(r *reply) {
 	if r.reroute == nil {
 		return
@@ -371,8 +383,20 @@ func (p *Proxy) rerouteMoved(r *reply) {
 	deadline := time.Now().Add(p.cfg.RetryBudget)
 	for i, q := range r.reqs {
 		rt := r.rt
-		for q.err == nil && notMaster(q.reply) {
-			next := p.awaitNewMap(rt, deadline)
+		for q.err == nil && (notMaster(q.reply) || noLease(q.reply)) {
+			var next *routing
+			if noLease(q.reply) {
+				pause := time.Now().Add(leaseRetry)
+				if pause.After(deadline) {
+					pause = deadline
+				}
+				next = p.awaitNewMap(rt, pause)
+				if next == nil && time.Now().Before(deadline) {
+					next = rt // no newer map: ask the same shard again
+				}
+			} else {
+				next = p.awaitNewMap(rt, deadline)
+			}
 			if next == nil {
 				q.reply = resp.AppendError(q.reply[:0], "TRYAGAIN the shard no longer masters this key's partition and no newer cluster map arrived in time")
 				break

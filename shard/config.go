@@ -69,6 +69,12 @@ type Config struct {
 	// CommitLevel says when a master answers a write once roles are
 	// applied: CommitAll (default) or CommitMaster.
 	CommitLevel CommitLevel
+	// RequireLease makes the shard serve the partitions it masters only
+	// while it holds a master lease from the controller (ExtendLease);
+	// without one it answers NOLEASE. A master cut off from the controller
+	// then goes quiet before another can be promoted, instead of serving
+	// stale reads. It matters once roles are applied.
+	RequireLease bool
 	// OnLagging, when set, hears of each in-sync follower that did not
 	// acknowledge a write within ReplAckTimeout (partition, follower id,
 	// the partition's epoch), so the controller can be told it is out of

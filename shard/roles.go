@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
 	"sync"
@@ -33,6 +34,11 @@ import (
 //	    may keep or lose it. The reply the command would have given is
 //	    replaced by this error. It is not a retry signal: a write such as
 //	    INCR must not be resent blindly.
+//	-NOLEASE <partition> master lease expired: this shard cannot reach the cluster controller
+//	    with Config.RequireLease, the shard masters the partition but holds
+//	    no running lease, so another shard may be promoted in its place:
+//	    it serves neither reads nor writes. Nothing was run; the proxy
+//	    retries shortly or by a newer map.
 //
 // Internal commands (SHARDIS.*) are not gated: replication, digests and
 // snapshots work on any role.
@@ -90,6 +96,7 @@ const (
 const (
 	errNoReplicas = "NOREPLICAS Not enough good replicas to write."
 	errNotAcked   = " write not acknowledged by every in-sync replica in time; it may or may not survive"
+	errNoLease    = " master lease expired: this shard cannot reach the cluster controller"
 )
 
 // PartRole is one partition's entry of the cluster map, as a shard needs
@@ -129,6 +136,40 @@ type roleManager struct {
 	// changed is closed (and replaced) each time a table is applied, so
 	// writes waiting for acknowledgements look at the new in-sync sets.
 	changed atomic.Pointer[chan struct{}]
+
+	// leaseEnd is when the master lease ends, as a monoNow reading; see
+	// Config.RequireLease.
+	leaseEnd atomic.Int64
+}
+
+// monoBase anchors monoNow: durations since it use the monotonic clock, so
+// leases are immune to wall-clock steps.
+var monoBase = time.Now()
+
+func monoNow() int64 { return int64(time.Since(monoBase)) }
+
+// ExtendLease records a master lease from the controller lasting until
+// until (measured from before it was asked for, so it errs short). With
+// Config.RequireLease the shard serves its mastered partitions only while a
+// lease runs. The zero time means the controller runs without leases:
+// serve without one.
+func (s *Server) ExtendLease(until time.Time) {
+	if until.IsZero() {
+		s.roles.leaseEnd.Store(math.MaxInt64)
+		return
+	}
+	end := int64(until.Sub(monoBase))
+	for {
+		cur := s.roles.leaseEnd.Load()
+		if end <= cur || s.roles.leaseEnd.CompareAndSwap(cur, end) {
+			return
+		}
+	}
+}
+
+// leaseHeld reports whether the shard may serve as a master now.
+func (s *Server) leaseHeld() bool {
+	return !s.cfg.RequireLease || monoNow() < s.roles.leaseEnd.Load()
 }
 
 // joinPart is one mastered partition's copies in Replicas but not in
@@ -490,6 +531,12 @@ func (s *Server) gate(c *conn, e *command, args [][]byte, g *roleGate) bool {
 			return false
 		}
 	}
+	if !s.leaseHeld() {
+		// Cut off from the controller: another shard may be promoted in
+		// its place at any moment, so neither reads nor writes are served.
+		c.WriteError("NOLEASE " + strconv.Itoa(parts[0]) + errNoLease)
+		return false
+	}
 	if !e.spec.IsWrite() {
 		return true
 	}
@@ -556,6 +603,13 @@ func (s *Server) awaitCopies(ctx context.Context, c *conn, g *roleGate, p int, s
 			return false
 		}
 		role := t.roles[p]
+		if len(role.InSync) < s.cfg.MinInSync {
+			// The in-sync set shrank below the minimum while the write
+			// waited: acknowledging it now would rest it on too few
+			// copies, so its outcome is left unknown.
+			s.notAcked(c, g, p)
+			return false
+		}
 		others := make([]string, 0, len(role.InSync)+len(joining))
 		for _, f := range slices.Concat(role.InSync, joining) {
 			if f != s.cfg.ID && !slices.Contains(others, f) {

@@ -613,41 +613,54 @@ func TestKeyspaceCommandsCoverMasteredPartitions(t *testing.T) {
 // TestWriteResumesWhenMapDropsLaggingCopy: a write waiting for a follower
 // that does not answer completes as soon as a new map takes that follower
 // out of the in-sync set (the controller saw it fail), not at the
-// acknowledgement timeout.
+// acknowledgement timeout — unless that leaves fewer in-sync copies than
+// MinInSync, when its outcome is unknown (NOTACKED) at once.
 func TestWriteResumesWhenMapDropsLaggingCopy(t *testing.T) {
-	cfg := testConfig(t)
-	cfg.ID = "a"
-	cfg.ReplAckTimeout = time.Minute
-	a := startServer(t, cfg, nil)
-	roles := func(epoch uint64, inSync ...string) []PartRole {
-		r := make([]PartRole, cfg.Partitions)
-		for p := range r {
-			r[p] = PartRole{Epoch: epoch, Master: "a", MasterAddr: a.Addr(), InSync: inSync}
-		}
-		return r
-	}
-	// b is in sync but never fetches: the write waits for it.
-	if err := a.ApplyRoles(1, roles(1, "a", "b", "c")); err != nil {
-		t.Fatal(err)
-	}
-	got := make(chan string, 1)
-	go func() { got <- dial(t, a.Addr()).do("SET", keyIn(a, 0, 0), "v") }()
-	select {
-	case r := <-got:
-		t.Fatalf("SET answered %q while an in-sync copy had not acknowledged it", r)
-	case <-time.After(100 * time.Millisecond): // long enough to be waiting
-	}
-	start := time.Now()
-	if err := a.ApplyRoles(2, roles(2, "a")); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case r := <-got:
-		if r != okR() {
-			t.Fatalf("SET after the map dropped the silent copies: %q", r)
-		}
-		t.Logf("SET answered %v after the new map", time.Since(start))
-	case <-time.After(10 * time.Second):
-		t.Fatal("SET still waiting 10s after the map dropped the silent copies")
+	for _, tc := range []struct {
+		minInSync int
+		want      string
+	}{
+		{1, okR()},
+		{2, errR("NOTACKED 0" + errNotAcked)},
+	} {
+		t.Run(fmt.Sprintf("min-insync=%d", tc.minInSync), func(t *testing.T) {
+			cfg := testConfig(t)
+			cfg.ID = "a"
+			cfg.MinInSync = tc.minInSync
+			cfg.ReplAckTimeout = time.Minute
+			a := startServer(t, cfg, nil)
+			roles := func(epoch uint64, inSync ...string) []PartRole {
+				r := make([]PartRole, cfg.Partitions)
+				for p := range r {
+					r[p] = PartRole{Epoch: epoch, Master: "a", MasterAddr: a.Addr(), InSync: inSync}
+				}
+				return r
+			}
+			// b and c are in sync but never fetch: the write waits for them.
+			if err := a.ApplyRoles(1, roles(1, "a", "b", "c")); err != nil {
+				t.Fatal(err)
+			}
+			c := dial(t, a.Addr())
+			got := make(chan string, 1)
+			go func() { got <- c.do("SET", keyIn(a, 0, 0), "v") }()
+			select {
+			case r := <-got:
+				t.Fatalf("SET answered %q while in-sync copies had not acknowledged it", r)
+			case <-time.After(100 * time.Millisecond): // long enough to be waiting
+			}
+			start := time.Now()
+			if err := a.ApplyRoles(2, roles(2, "a")); err != nil {
+				t.Fatal(err)
+			}
+			select {
+			case r := <-got:
+				if r != tc.want {
+					t.Fatalf("SET after the map dropped the silent copies: %q, want %q", r, tc.want)
+				}
+				t.Logf("SET answered %v after the new map", time.Since(start))
+			case <-time.After(10 * time.Second):
+				t.Fatal("SET still waiting 10s after the map dropped the silent copies")
+			}
+		})
 	}
 }

@@ -1,0 +1,220 @@
+package node
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/shardis/shardis/cluster"
+	"github.com/shardis/shardis/proxy"
+	"github.com/shardis/shardis/ring"
+)
+
+// ptOp is one command sent straight to the isolated shard, with when it
+// was sent and when its answer came.
+type ptOp struct {
+	sent, recv time.Time
+	write      bool
+	reply      string
+	err        error
+}
+
+// TestNetworkPartitionIsolatedMasterGoesQuiet cuts a shard that masters
+// partitions off from gossip and from the controller while clients can
+// still reach it directly, as a proxy with an old map would. The shard
+// must stop serving reads and writes once its lease ends; its partitions
+// fail over; no command succeeds on it after the new master accepted a
+// write (no two masters, no stale read); after healing it rejoins, and no
+// acknowledged write is lost.
+func TestNetworkPartitionIsolatedMasterGoesQuiet(t *testing.T) {
+	label := "node-pt-" + strconv.FormatInt(time.Now().UnixNano(), 36)
+	first, err := StartShard(shardConfig("s1"), agentConfig(label, nil, freeAddr(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	seeds := []string{first.Agent.Membership().LocalMember().Addr}
+	nodes := []*Shard{first}
+	t.Cleanup(func() {
+		for i := len(nodes) - 1; i >= 0; i-- {
+			_ = nodes[i].Close()
+		}
+	})
+	faults := &cluster.Faults{}
+	for _, id := range []string{"s2", "s3", "s4"} {
+		acfg := agentConfig(label, seeds, "")
+		if id == "s4" {
+			acfg.Membership.Faults = faults
+		}
+		n, err := StartShard(shardConfig(id), acfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		nodes = append(nodes, n)
+	}
+	isolated := nodes[3]
+	fullyReplicated := func() bool {
+		st := first.Agent.State()
+		if !st.Bootstrapped() || len(st.Nodes) != 4 {
+			return false
+		}
+		for _, n := range st.Nodes {
+			if !n.Up {
+				return false
+			}
+		}
+		for _, ps := range st.Parts {
+			if len(ps.InSync) != 3 || ps.Master == "" {
+				return false
+			}
+		}
+		return true
+	}
+	waitUntil(t, 30*time.Second, "three in-sync copies of every partition", fullyReplicated)
+
+	pacfg := agentConfig(label, seeds, "")
+	pacfg.Membership.Meta.ID = "p1"
+	px, err := StartProxy(proxy.Config{Addr: "127.0.0.1:0", Logger: slog.New(slog.DiscardHandler), RetryBudget: 3 * time.Second},
+		pacfg, 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = px.Close() })
+	opts := func(addr string) *redis.Options {
+		return &redis.Options{Addr: addr, Protocol: 2, MaxRetries: -1, ReadTimeout: 5 * time.Second, WriteTimeout: 5 * time.Second}
+	}
+	rdb := redis.NewClient(opts(px.Proxy.Addr()))
+	defer rdb.Close()
+	direct := redis.NewClient(opts(isolated.Server.Addr()))
+	defer direct.Close()
+	ctx := context.Background()
+
+	// A partition the isolated shard masters, and a key in it.
+	st := first.Agent.State()
+	part := -1
+	for p, ps := range st.Parts {
+		if ps.Master == "s4" {
+			part = p
+			break
+		}
+	}
+	if part < 0 {
+		t.Fatal("s4 masters no partition")
+	}
+	key := ""
+	for i := 0; key == ""; i++ {
+		if k := "pt:" + strconv.Itoa(i); ring.Partition([]byte(k), testParts) == part {
+			key = k
+		}
+	}
+	acked := map[string]string{}
+	for i := range 200 {
+		k, v := fmt.Sprintf("pt:before:%d", i), strconv.Itoa(i)
+		if err := rdb.Set(ctx, k, v, 0).Err(); err != nil {
+			t.Fatalf("write before the partition: %v", err)
+		}
+		acked[k] = v
+	}
+	if err := rdb.Set(ctx, key, "old", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := direct.Get(ctx, key).Result(); err != nil || got != "old" {
+		t.Fatalf("GET on s4 before the partition: %q, %v", got, err)
+	}
+
+	// Cut s4 off. Keep reading and writing straight on s4 while the proxy
+	// (which follows the map) writes a new value through the new master.
+	cut := time.Now()
+	faults.Isolate()
+	var mu sync.Mutex
+	var ops []ptOp
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			op := ptOp{sent: time.Now(), write: i%2 == 1}
+			if op.write {
+				op.err = direct.Set(ctx, key, "stale-"+strconv.Itoa(i), 0).Err()
+			} else {
+				op.reply, op.err = direct.Get(ctx, key).Result()
+			}
+			op.recv = time.Now()
+			mu.Lock()
+			ops = append(ops, op)
+			mu.Unlock()
+			time.Sleep(2 * time.Millisecond) // pacing, not waiting for a condition
+		}
+	}()
+	var failedOver time.Time
+	waitUntil(t, 20*time.Second, "a new master for the partition in the map", func() bool {
+		m := first.Agent.State().Parts[part].Master
+		failedOver = time.Now()
+		return m != "s4" && m != ""
+	})
+	var newAcked time.Time // when the first write through the new master was answered
+	waitUntil(t, 20*time.Second, "a write through the new master", func() bool {
+		if err := rdb.Set(ctx, key, "new", 0).Err(); err != nil {
+			return false
+		}
+		newAcked = time.Now()
+		return true
+	})
+	acked[key] = "new"
+	// Keep probing s4 a little after the new master took over.
+	waitUntil(t, 10*time.Second, "probes of s4 after the failover", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(ops) > 0 && ops[len(ops)-1].sent.After(newAcked.Add(200*time.Millisecond))
+	})
+	close(stop)
+	wg.Wait()
+	after := first.Agent.State()
+	if m := after.Parts[part].Master; m == "s4" || m == "" {
+		t.Fatalf("partition %d master %q after s4 was cut off", part, m)
+	}
+
+	var lastOK, firstRefused time.Time
+	refusals := map[string]int{}
+	for _, op := range ops {
+		if op.err == nil || (!op.write && op.err == redis.Nil) {
+			lastOK = op.recv
+			if op.sent.After(newAcked) {
+				t.Errorf("s4 answered a %s sent %v after the new master acknowledged a write (reply %q): two masters",
+					map[bool]string{true: "SET", false: "GET"}[op.write], op.sent.Sub(newAcked), op.reply)
+			}
+			continue
+		}
+		if firstRefused.IsZero() {
+			firstRefused = op.sent
+		}
+		refusals[strings.SplitN(op.err.Error(), " ", 2)[0]]++
+	}
+	t.Logf("s4 cut off: %d direct commands; last served %v after the cut, first refused %v after it (%v); new master in the map %v and its first write acknowledged %v after the cut",
+		len(ops), lastOK.Sub(cut).Round(time.Millisecond), firstRefused.Sub(cut).Round(time.Millisecond), refusals,
+		failedOver.Sub(cut).Round(time.Millisecond), newAcked.Sub(cut).Round(time.Millisecond))
+	if refusals["NOLEASE"] == 0 {
+		t.Errorf("s4 never answered NOLEASE while cut off: %v", refusals)
+	}
+
+	// Heal: s4 rejoins, catches up and the cluster is whole again.
+	faults.Heal()
+	waitUntil(t, 30*time.Second, "every partition back to three in-sync copies after healing", fullyReplicated)
+	for k, v := range acked {
+		if got, err := rdb.Get(ctx, k).Result(); err != nil || got != v {
+			t.Errorf("acknowledged %s=%s reads %q, %v after healing", k, v, got, err)
+		}
+	}
+}
