@@ -31,11 +31,16 @@ import (
 // metaKey ("\x00") also sorts before every user storage key.
 
 // metaKey is the BuntDB key of a partition's meta record: seq (8 bytes,
-// big endian) then flags (1 byte, metaFollower).
+// big endian), history hash (8 bytes, big endian) then flags (1 byte,
+// metaFollower). A 9-byte record (no hash) is read with hash 0.
 const metaKey = "\x00"
 
-// metaLen is the length of the meta record's value.
-const metaLen = 9
+// metaLen is the length of the meta record's value; metaLenNoHash that of
+// the older form without the history hash.
+const (
+	metaLen       = 17
+	metaLenNoHash = 9
+)
 
 // metaFollower is the meta flag of a follower partition.
 const metaFollower = 1
@@ -44,23 +49,24 @@ const metaFollower = 1
 // record.
 func isMetaKey(sk string) bool { return len(sk) < storageKeyLen }
 
-func encodeMeta(seq uint64, follower bool) string {
+func encodeMeta(seq, hash uint64, follower bool) string {
 	var b [metaLen]byte
 	binary.BigEndian.PutUint64(b[:], seq)
+	binary.BigEndian.PutUint64(b[8:], hash)
 	if follower {
-		b[8] = metaFollower
+		b[16] = metaFollower
 	}
 	return string(b[:])
 }
 
 // setMeta stores the meta record in tx.
-func setMeta(tx *buntdb.Tx, seq uint64, follower bool) error {
-	_, _, err := tx.Set(metaKey, encodeMeta(seq, follower), nil)
+func setMeta(tx *buntdb.Tx, seq, hash uint64, follower bool) error {
+	_, _, err := tx.Set(metaKey, encodeMeta(seq, hash, follower), nil)
 	return err
 }
 
-// readMeta loads seq and the follower flag of p from tx; a partition never
-// written has neither.
+// readMeta loads seq, history hash and the follower flag of p from tx; a
+// partition never written has none.
 func readMeta(tx *buntdb.Tx, p *partition) error {
 	v, err := tx.Get(metaKey)
 	if errors.Is(err, buntdb.ErrNotFound) {
@@ -69,36 +75,81 @@ func readMeta(tx *buntdb.Tx, p *partition) error {
 	if err != nil {
 		return err
 	}
-	seq, follower, ok := decodeMeta(v)
+	seq, hash, follower, ok := decodeMeta(v)
 	if !ok {
 		// Guessing a sequence number could make a follower skip writes.
 		return fmt.Errorf("shard: partition %d: malformed meta record %q", p.id, v)
 	}
-	p.seq, p.follower = seq, follower
+	p.seq, p.hash, p.follower = seq, hash, follower
 	return nil
 }
 
-func decodeMeta(v string) (seq uint64, follower bool, ok bool) {
-	if len(v) != metaLen {
-		return 0, false, false
+func decodeMeta(v string) (seq, hash uint64, follower bool, ok bool) {
+	switch len(v) {
+	case metaLen:
+		return binary.BigEndian.Uint64([]byte(v[:8])), binary.BigEndian.Uint64([]byte(v[8:16])), v[16]&metaFollower != 0, true
+	case metaLenNoHash:
+		return binary.BigEndian.Uint64([]byte(v[:8])), 0, v[8]&metaFollower != 0, true
 	}
-	return binary.BigEndian.Uint64([]byte(v[:8])), v[8]&metaFollower != 0, true
+	return 0, 0, false, false
 }
 
-// metaSeq is the seq stored in tx (0 for a partition never written).
-func metaSeq(tx *buntdb.Tx) (uint64, error) {
+// metaPos is the seq and history hash stored in tx (0, 0 for a partition
+// never written).
+func metaPos(tx *buntdb.Tx) (seq, hash uint64, err error) {
 	v, err := tx.Get(metaKey)
 	if errors.Is(err, buntdb.ErrNotFound) {
-		return 0, nil
+		return 0, 0, nil
 	}
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
-	seq, _, ok := decodeMeta(v)
+	seq, hash, _, ok := decodeMeta(v)
 	if !ok {
-		return 0, fmt.Errorf("shard: malformed meta record %q", v)
+		return 0, 0, fmt.Errorf("shard: malformed meta record %q", v)
 	}
-	return seq, nil
+	return seq, hash, nil
+}
+
+// History hashes. Every effect moves a partition's history hash on:
+// hash(seq) = chain(hash(seq-1), seq, ops), with hash(0) = 0. Copies that
+// applied the same effects in the same order have the same hash at every
+// seq, so a follower resuming at seq S proves with its hash that it holds
+// the master's history up to S, and not writes of its own that no other
+// copy has (a master that crashed before its followers fetched its last
+// write, then came back as a follower of the master promoted in its
+// place, which wrote other effects under the same seqs). The master sends
+// a snapshot to a follower whose hash differs.
+
+// historyChain returns the history hash after an effect: FNV-1a (64-bit)
+// over the previous hash, the seq and every op's kind, key and value.
+func historyChain(prev, seq uint64, ops []Op) uint64 {
+	const prime = 1099511628211
+	h := uint64(14695981039346656037)
+	word := func(v uint64) {
+		for i := 0; i < 8; i++ {
+			h = (h ^ (v & 0xff)) * prime
+			v >>= 8
+		}
+	}
+	str := func(v string) {
+		word(uint64(len(v)))
+		for i := 0; i < len(v); i++ {
+			h = (h ^ uint64(v[i])) * prime
+		}
+	}
+	word(prev)
+	word(seq)
+	for _, op := range ops {
+		if op.Del {
+			word(1)
+		} else {
+			word(0)
+		}
+		str(op.Key)
+		str(op.Value)
+	}
+	return h
 }
 
 // Op is one store-level mutation of a partition.
@@ -167,6 +218,11 @@ func (s *Server) replLogBytes() int {
 // so idle partitions cost nothing.
 type effectLog struct {
 	entries []Effect // entries[head:] are live
+	// hash[i] is the history hash after entries[i]; base is the hash
+	// before entries[head], so the log can tell the hash at every seq it
+	// covers, from the one before its oldest effect to its newest.
+	hash []uint64
+	base uint64
 	// at[i] is when entries[i] was committed on this shard (unix ms, the
 	// command time), so a master can tell how old a follower's oldest
 	// unacknowledged write is (see repl_metrics.go).
@@ -185,13 +241,18 @@ func effectSize(e *Effect) int {
 	return n
 }
 
-func (l *effectLog) push(e Effect, atMS int64, maxEntries, maxBytes int) {
+func (l *effectLog) push(e Effect, atMS int64, hash, prevHash uint64, maxEntries, maxBytes int) {
+	if l.len() == 0 {
+		l.base = prevHash
+	}
 	l.entries = append(l.entries, e)
 	l.at = append(l.at, atMS)
+	l.hash = append(l.hash, hash)
 	l.bytes += effectSize(&e)
 	for l.len() > 1 && (l.len() > maxEntries || l.bytes > maxBytes) {
 		l.bytes -= effectSize(&l.entries[l.head])
 		l.entries[l.head] = Effect{} // let the ops be collected
+		l.base = l.hash[l.head]
 		l.head++
 	}
 	if l.head >= 64 && l.head*2 >= len(l.entries) {
@@ -199,6 +260,7 @@ func (l *effectLog) push(e Effect, atMS int64, maxEntries, maxBytes int) {
 		clear(l.entries[n:])
 		l.entries = l.entries[:n]
 		l.at = l.at[:copy(l.at, l.at[l.head:])]
+		l.hash = l.hash[:copy(l.hash, l.hash[l.head:])]
 		l.head = 0
 	}
 }
@@ -227,7 +289,7 @@ func (l *effectLog) reset() { *l = effectLog{} }
 // woken. Caller holds p.mu.
 func (s *Server) commit(p *partition, t *txn, fn func(t *txn) error) error {
 	t.p, t.writable, t.capture = p, true, !s.effectsOff
-	var seq uint64
+	var seq, hash uint64
 	err := p.db.Update(func(tx *buntdb.Tx) error {
 		t.tx = tx
 		if err := fn(t); err != nil {
@@ -237,7 +299,8 @@ func (s *Server) commit(p *partition, t *txn, fn func(t *txn) error) error {
 			return nil
 		}
 		seq = p.seq + 1
-		return setMeta(tx, seq, p.follower)
+		hash = historyChain(p.hash, seq, t.ops)
+		return setMeta(tx, seq, hash, p.follower)
 	})
 	if err != nil {
 		return err
@@ -247,8 +310,9 @@ func (s *Server) commit(p *partition, t *txn, fn func(t *txn) error) error {
 	}
 	p.apply(t.changes)
 	if seq != 0 {
-		p.seq = seq
-		p.log.push(Effect{Partition: p.id, Seq: seq, Ops: t.ops}, t.now, s.replLogSize(), s.replLogBytes())
+		prev := p.hash
+		p.seq, p.hash = seq, hash
+		p.log.push(Effect{Partition: p.id, Seq: seq, Ops: t.ops}, t.now, hash, prev, s.replLogSize(), s.replLogBytes())
 		p.wake()
 	}
 	return nil
@@ -294,7 +358,7 @@ func (t *txn) clearAll() error {
 	if err := t.tx.DeleteAll(); err != nil {
 		return err
 	}
-	if err := setMeta(t.tx, t.p.seq, t.p.follower); err != nil {
+	if err := setMeta(t.tx, t.p.seq, t.p.hash, t.p.follower); err != nil {
 		return err
 	}
 	t.changes = t.changes[:0]
@@ -375,6 +439,56 @@ func (s *Server) EffectsSince(pid int, afterSeq uint64, max int) ([]Effect, bool
 	return append([]Effect(nil), live...), true
 }
 
+// historyAt returns p's history hash at seq when p knows it: at its own
+// seq, or at any seq its effect log covers (from the one before its oldest
+// logged effect on). Caller holds p.mu.
+func (p *partition) historyAt(seq uint64) (uint64, bool) {
+	if seq == p.seq {
+		return p.hash, true
+	}
+	n := uint64(p.log.len())
+	if seq > p.seq || n == 0 {
+		return 0, false
+	}
+	first := p.seq - n + 1 // seq of the oldest logged effect
+	switch {
+	case seq+1 < first:
+		return 0, false
+	case seq+1 == first:
+		return p.log.base, true
+	}
+	return p.log.hash[p.log.head+int(seq-first)], true
+}
+
+// historyMatches reports whether a copy of partition pid at seq with
+// history hash hash holds this shard's history up to seq. It reports true
+// when this shard cannot tell (seq beyond its own or older than its effect
+// log): such a copy is sent a snapshot anyway.
+func (s *Server) historyMatches(pid int, seq, hash uint64) bool {
+	p := s.parts[pid].Load()
+	if p == nil {
+		return seq != 0 || hash == 0
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	h, known := p.historyAt(seq)
+	return !known || h == hash
+}
+
+// position returns partition pid's seq and history hash.
+func (s *Server) position(pid int) (seq, hash uint64, err error) {
+	if err := s.checkPartition(pid); err != nil {
+		return 0, 0, err
+	}
+	p := s.parts[pid].Load()
+	if p == nil {
+		return 0, 0, nil
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.seq, p.hash, nil
+}
+
 // SeqChanged returns a channel closed once partition pid's seq differs from
 // afterSeq (at once if it already does), so a replication stream can wait
 // for new effects instead of polling. It opens the partition if needed.
@@ -433,7 +547,7 @@ func (s *Server) setFollowerLocked(p *partition, follower bool) error {
 	if p.follower == follower {
 		return nil
 	}
-	err := p.db.Update(func(tx *buntdb.Tx) error { return setMeta(tx, p.seq, follower) })
+	err := p.db.Update(func(tx *buntdb.Tx) error { return setMeta(tx, p.seq, p.hash, follower) })
 	if err == nil {
 		p.follower = follower
 	}

@@ -152,11 +152,13 @@ func (f *follower) session(ctx context.Context) (progressed bool, err error) {
 	var out []byte
 	for {
 		for i, p := range f.parts {
-			seq, err := s.Seq(p)
+			seq, hash, err := s.position(p)
 			if err != nil {
 				return progressed, err
 			}
-			args[4+2*i] = strconv.AppendUint(args[4+2*i][:0], seq, 10)
+			pos := strconv.AppendUint(args[4+2*i][:0], seq, 10)
+			pos = append(pos, '/')
+			args[4+2*i] = strconv.AppendUint(pos, hash, 10)
 		}
 		out = resp.AppendCommand(out[:0], args...)
 		v, err := f.roundTrip(nc, bw, rr, out, time.Now().Add(wait+followReplyTimeout))

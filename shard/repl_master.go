@@ -1,6 +1,7 @@
 package shard
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -22,6 +23,11 @@ import (
 // `all` waits for that with WaitAcked.
 //
 //	SHARDIS.FETCH follower-id wait-ms p1 after1 [p2 after2 …]
+//	    afterN is a seq, or seq/hash with the follower's history hash at
+//	    that seq (see historyChain). With a hash the master first checks
+//	    that it has the same history up to that seq; a follower whose
+//	    history differs (it holds writes of its own under seqs the master
+//	    used for others) acknowledges nothing and is sent a snapshot.
 //	    Records that follower-id has applied partition pN through afterN,
 //	    then answers as soon as some listed partition has something for
 //	    it, or after wait-ms (at most Config.ReplFetchMaxWait) with *0.
@@ -33,9 +39,10 @@ import (
 //	                 seq is the master's seq of p.
 //	        *4 :p :1 *0 :seq   snapshot needed: the effect log no longer
 //	                 holds the effects after the follower's position, or
-//	                 the position is beyond seq (the follower holds writes
-//	                 the master does not, and counts as having acked
-//	                 nothing). Load SHARDIS.SNAPSHOT p, then fetch again.
+//	                 the position is beyond seq or its history differs
+//	                 (the follower holds writes the master does not, and
+//	                 counts as having acked nothing). Load SHARDIS.SNAPSHOT
+//	                 p, then fetch again.
 //	    A partition id out of range answers "-ERR invalid partition"; a
 //	    wait or position that is not a non-negative integer Redis's
 //	    not-an-integer error; an odd number of partition arguments the
@@ -209,8 +216,9 @@ func (s *Server) waitAcked(ctx context.Context, p int, seq uint64, followers []s
 
 // fetchPos is one partition of a FETCH request.
 type fetchPos struct {
-	p     int
-	after uint64
+	p        int
+	after    uint64
+	diverged bool // the follower's history differs: it needs a snapshot
 }
 
 func cmdFetch(s *Server, c *conn, args [][]byte, now int64) {
@@ -234,19 +242,32 @@ func cmdFetch(s *Server, c *conn, args [][]byte, now int64) {
 		if !ok {
 			return
 		}
-		after, ok := parseCount(c, args[i+1])
+		pos, hashArg, hasHash := bytes.Cut(args[i+1], []byte("/"))
+		after, ok := parseCount(c, pos)
 		if !ok {
 			return
+		}
+		diverged := false
+		if hasHash {
+			h, err := strconv.ParseUint(string(hashArg), 10, 64)
+			if err != nil {
+				c.WriteError(resp.ErrNotInteger)
+				return
+			}
+			diverged = !s.historyMatches(p, after, h)
 		}
 		if seen[p/64]&(1<<(p%64)) != 0 {
 			c.WriteError("ERR duplicate partition")
 			return
 		}
 		seen[p/64] |= 1 << (p % 64)
-		req = append(req, fetchPos{p, after})
+		req = append(req, fetchPos{p, after, diverged})
 	}
 	id := string(follower)
 	for _, r := range req {
+		if r.diverged {
+			continue // its position proves nothing
+		}
 		if finish(c, s.recordAck(r.p, id, r.after)) {
 			return
 		}
@@ -328,7 +349,7 @@ func (s *Server) writeFetchReply(c *conn, req []fetchPos) bool {
 		if finish(c, err) {
 			return true
 		}
-		if !ok {
+		if !ok || r.diverged {
 			entries = append(entries, fetchEntry{p: r.p, kind: fetchSnapshot, seq: seq})
 			continue
 		}

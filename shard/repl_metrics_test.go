@@ -147,7 +147,7 @@ func TestEffectLogCommittedAt(t *testing.T) {
 		t.Fatal("an empty log dated an effect")
 	}
 	for seq := uint64(1); seq <= 200; seq++ {
-		l.push(Effect{Seq: seq}, int64(seq*10), 8, 1<<20)
+		l.push(Effect{Seq: seq}, int64(seq*10), seq, seq-1, 8, 1<<20)
 	}
 	for _, tc := range []struct {
 		next uint64

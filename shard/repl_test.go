@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math/rand/v2"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -627,5 +628,59 @@ func TestFollowerReconnectsToRestartedMaster(t *testing.T) {
 		// It was up to date when the master stopped, so the restarted
 		// master's log continues from its position.
 		t.Fatalf("%d snapshots loaded", n)
+	}
+}
+
+// TestDivergedFollowerGetsSnapshot: a copy that holds a write of its own
+// under a seq the master used for another (it was master, committed a write
+// nobody fetched, crashed, and came back as a follower of the master
+// promoted in its place) must not resume after that seq: its history hash
+// differs, so the master sends a snapshot, and it never counts as having
+// acknowledged the master's write.
+func TestDivergedFollowerGetsSnapshot(t *testing.T) {
+	mcfg := testConfig(t)
+	mcfg.ID = "m"
+	m := startServer(t, mcfg, nil)
+	fcfg := testConfig(t)
+	fcfg.ID = "f"
+	f := startServer(t, fcfg, nil)
+	const p = 3
+	cm, cf := dial(t, m.Addr()), dial(t, f.Addr())
+	if got := cm.do("SET", keyIn(m, p, 0), "shared"); got != okR() {
+		t.Fatal(got)
+	}
+	effects, ok := m.EffectsSince(p, 0, 0)
+	if !ok || len(effects) != 1 {
+		t.Fatalf("EffectsSince = %v, %v", effects, ok)
+	}
+	if _, err := f.ApplyEffects(p, effects); err != nil {
+		t.Fatal(err)
+	}
+	// f, master for a moment, writes seq 2 on its own; m writes another seq 2.
+	if err := f.SetFollower(p, false); err != nil {
+		t.Fatal(err)
+	}
+	if got := cf.do("SET", keyIn(f, p, 1), "only-on-f"); got != okR() {
+		t.Fatal(got)
+	}
+	if got := cm.do("SET", keyIn(m, p, 2), "acknowledged-on-m"); got != okR() {
+		t.Fatal(got)
+	}
+	if a, b := mustSeq(t, m, p), mustSeq(t, f, p); a != 2 || b != 2 {
+		t.Fatalf("seqs m %d f %d, want 2 and 2", a, b)
+	}
+
+	stop := f.Follow("m", m.Addr(), []int{p})
+	defer stop()
+	waitFor(t, 10*time.Second, func() bool {
+		_, ms, _, err1 := m.Digest(p)
+		_, fs, _, err2 := f.Digest(p)
+		return err1 == nil && err2 == nil && ms == fs
+	})
+	if got := cf.do("SHARDIS.KEYS", "*"); strings.Contains(got, keyIn(f, p, 1)) {
+		t.Fatalf("the follower kept its own write: %q", got)
+	}
+	if n := f.repl.snapshots.Load(); n == 0 {
+		t.Fatal("the follower caught up without a snapshot")
 	}
 }

@@ -626,6 +626,11 @@ func (s *Server) awaitCopies(ctx context.Context, c *conn, g *roleGate, p int, s
 		if errors.Is(err, errRolesChanged) {
 			continue
 		}
+		if s.replCtx.Err() != nil {
+			// The shard is closing: its followers did nothing wrong.
+			s.notAcked(c, g, p)
+			return false
+		}
 		for _, f := range others {
 			if s.Acked(p, f) >= seq {
 				continue

@@ -25,7 +25,7 @@ import (
 //	crc       4 bytes, big-endian CRC-32C of every byte before
 //
 // Keys and values are exactly as stored (see Op), in storage-key order.
-const snapshotMagic = "SHSNAP\x00\x01"
+const snapshotMagic = "SHSNAP\x00\x02"
 
 // ErrBadSnapshot means a snapshot is truncated, corrupt or for another
 // partition; LoadSnapshot then leaves the partition as it was.
@@ -57,14 +57,16 @@ func (s *Server) WriteSnapshot(pid int, w io.Writer) (seq uint64, err error) {
 		}
 	}
 	writeRecords := func(tx *buntdb.Tx) error {
+		var hash uint64
 		if tx != nil {
-			if seq, err = metaSeq(tx); err != nil {
+			if seq, hash, err = metaPos(tx); err != nil {
 				return err
 			}
 		}
 		scratch = append(scratch[:0], snapshotMagic...)
 		scratch = binary.AppendUvarint(scratch, uint64(pid))
 		scratch = binary.AppendUvarint(scratch, seq)
+		scratch = binary.BigEndian.AppendUint64(scratch, hash)
 		put(scratch)
 		count := uint64(0)
 		if tx != nil {
@@ -159,16 +161,19 @@ func (sr *snapshotReader) bytes(n uint64) string {
 }
 
 // readSnapshot parses and verifies a whole snapshot of partition pid.
-func readSnapshot(r io.Reader, pid int, maxItem uint64) (seq uint64, recs []snapshotRecord, err error) {
+func readSnapshot(r io.Reader, pid int, maxItem uint64) (seq, hash uint64, recs []snapshotRecord, err error) {
 	sr := &snapshotReader{r: bufio.NewReaderSize(r, 64<<10), crc: crc32.New(castagnoli), maxItem: maxItem}
-	bad := func(format string, args ...any) (uint64, []snapshotRecord, error) {
-		return 0, nil, fmt.Errorf("%w: "+format, append([]any{ErrBadSnapshot}, args...)...)
+	bad := func(format string, args ...any) (uint64, uint64, []snapshotRecord, error) {
+		return 0, 0, nil, fmt.Errorf("%w: "+format, append([]any{ErrBadSnapshot}, args...)...)
 	}
 	if magic := sr.bytes(uint64(len(snapshotMagic))); sr.err != nil || magic != snapshotMagic {
 		return bad("not a snapshot (format %q)", magic)
 	}
 	part := sr.uvarint()
 	seq = sr.uvarint()
+	if h := sr.bytes(8); sr.err == nil {
+		hash = binary.BigEndian.Uint64([]byte(h))
+	}
 	if sr.err != nil {
 		return bad("header: %v", sr.err)
 	}
@@ -213,7 +218,7 @@ func readSnapshot(r io.Reader, pid int, maxItem uint64) (seq uint64, recs []snap
 			return bad("records out of order at %d", i)
 		}
 	}
-	return seq, recs, nil
+	return seq, hash, recs, nil
 }
 
 // LoadSnapshot replaces the contents of partition pid with a snapshot read
@@ -230,7 +235,7 @@ func (s *Server) LoadSnapshot(pid int, r io.Reader) (uint64, error) {
 	if err := s.checkPartition(pid); err != nil {
 		return 0, err
 	}
-	seq, recs, err := readSnapshot(r, pid, uint64(s.limits.MaxBulkLen)+headerLen)
+	seq, hash, recs, err := readSnapshot(r, pid, uint64(s.limits.MaxBulkLen)+headerLen)
 	if err != nil {
 		return 0, err
 	}
@@ -254,7 +259,7 @@ func (s *Server) LoadSnapshot(pid int, r io.Reader) (uint64, error) {
 				return err
 			}
 		}
-		return setMeta(tx, seq, true)
+		return setMeta(tx, seq, hash, true)
 	})
 	if err != nil {
 		return 0, err
@@ -268,7 +273,7 @@ func (s *Server) LoadSnapshot(pid int, r io.Reader) (uint64, error) {
 		p.version = max(p.version, r.ver)
 	}
 	p.expiring.Store(int64(p.exps.Len()))
-	p.seq, p.follower = seq, true
+	p.seq, p.hash, p.follower = seq, hash, true
 	p.log.reset()
 	p.wake()
 	return seq, nil
@@ -292,7 +297,7 @@ func (s *Server) Digest(pid int) (seq uint64, sum [32]byte, keys int, err error)
 		var scratch []byte
 		err = p.db.View(func(tx *buntdb.Tx) error {
 			var err error
-			if seq, err = metaSeq(tx); err != nil {
+			if seq, _, err = metaPos(tx); err != nil {
 				return err
 			}
 			return tx.Ascend("", func(sk, raw string) bool {

@@ -163,7 +163,7 @@ func FuzzReadSnapshot(f *testing.F) {
 	f.Add(buf.Bytes(), p)
 	f.Add([]byte(snapshotMagic+"\x00\x00\x00\x00"), 0)
 	f.Fuzz(func(t *testing.T, b []byte, pid int) {
-		seq, recs, err := readSnapshot(bytes.NewReader(b), pid, 1<<20)
+		seq, _, recs, err := readSnapshot(bytes.NewReader(b), pid, 1<<20)
 		if err != nil {
 			return
 		}

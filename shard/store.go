@@ -68,6 +68,7 @@ type partition struct {
 	// Replication state (see effects.go); guarded by mu. seq and follower
 	// are also stored in the partition's meta record.
 	seq      uint64        // sequence number of the last committed effect
+	hash     uint64        // history hash at seq (see historyChain)
 	follower bool          // effects come from a master: no local expiry
 	log      effectLog     // recent effects, for followers catching up
 	waiters  chan struct{} // closed at the next seq change; nil if none
