@@ -432,7 +432,7 @@ func agAlive(members []Member) map[string]NodeInfo {
 		if m.Meta.Role != RoleShard || m.Leaving || m.State != MemberAlive {
 			continue
 		}
-		alive[m.ID] = NodeInfo{ID: m.ID, RESPAddr: m.Meta.RESPAddr, Zone: m.Meta.Zone}
+		alive[m.ID] = NodeInfo{ID: m.ID, RESPAddr: m.Meta.RESPAddr, Zone: m.Meta.Zone, Incarnation: m.Name}
 	}
 	return alive
 }

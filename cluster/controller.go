@@ -575,15 +575,22 @@ func (c *Controller) Reconcile(ctx context.Context, alive map[string]NodeInfo, n
 	}
 	n := 0
 	var deferred time.Time
+	held := map[string]bool{}
 	for _, cmd := range c.State().Plan(alive, now.UnixMilli()) {
-		if down, ok := cmd.(NodeDown); ok {
+		switch cmd := cmd.(type) {
+		case NodeDown:
 			// A node marked down loses its partitions to their
 			// followers: wait until it can no longer serve them.
-			if until := c.leases.heldUntil(down.ID, c.cfg.LeaseDuration); time.Now().Before(until) {
+			if until := c.leases.heldUntil(cmd.ID, c.cfg.LeaseDuration); time.Now().Before(until) {
 				if deferred.IsZero() || until.Before(deferred) {
 					deferred = until
 				}
+				held[cmd.ID] = true
 				continue
+			}
+		case NodeUp:
+			if held[cmd.Node.ID] {
+				continue // a restarted node comes up only after its old self went down
 			}
 		}
 		before := c.State().Epoch

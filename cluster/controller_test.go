@@ -531,13 +531,13 @@ func TestControllerLeaseDefersNodeDown(t *testing.T) {
 	if _, err := c.Reconcile(ctx, alive, time.Now()); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.GrantLease("nobody"); !errors.Is(err, ErrUnknownNode) {
+	if _, err := c.GrantLease("nobody", ""); !errors.Is(err, ErrUnknownNode) {
 		t.Fatalf("lease for a node not in the map: %v", err)
 	}
 	// Past the election wait, b's own lease is what holds its NodeDown.
 	ctlWaitFor(t, 5*time.Second, "the election's lease wait", func() bool { return time.Since(elected) > lease })
 	granted := time.Now()
-	d, err := c.GrantLease("b")
+	d, err := c.GrantLease("b", "")
 	if err != nil || d != lease {
 		t.Fatalf("GrantLease(b) = %v, %v", d, err)
 	}
@@ -556,7 +556,7 @@ func TestControllerLeaseDefersNodeDown(t *testing.T) {
 	if n, err := c.Reconcile(ctx, alive, time.Now()); err != nil || n != 1 || c.State().Nodes["b"].Up {
 		t.Fatalf("Reconcile after b's lease ended committed %d (err %v), b up %v", n, err, c.State().Nodes["b"].Up)
 	}
-	if _, err := c.GrantLease("b"); !errors.Is(err, ErrUnknownNode) {
+	if _, err := c.GrantLease("b", ""); !errors.Is(err, ErrUnknownNode) {
 		t.Fatalf("lease for a node marked down: %v", err)
 	}
 }

@@ -69,18 +69,24 @@ func (l *ctlLeases) deferDown(at time.Time) {
 	l.retry = at
 }
 
-// GrantLease, on the leader, grants node a master lease of the returned
-// duration, counted by the node from before it asked. It refuses on a
-// replica that does not lead (a *NotLeaderError) and for a node the map
-// does not have up (ErrUnknownNode): a node marked down may already have
-// lost its partitions to others.
-func (c *Controller) GrantLease(node string) (time.Duration, error) {
+// GrantLease, on the leader, grants node (in its process incarnation) a
+// master lease of the returned duration, counted by the node from before
+// it asked. It refuses on a replica that does not lead (a
+// *NotLeaderError), and with ErrUnknownNode for a node the map does not
+// have up — a node marked down may already have lost its partitions to
+// others — or has up under another incarnation: a restarted process gets
+// no lease until the map has taken its old self down and it up again.
+func (c *Controller) GrantLease(node, incarnation string) (time.Duration, error) {
 	d := c.cfg.LeaseDuration
 	if !c.IsLeader() {
 		return 0, c.ctlLeaderErr(nil)
 	}
-	if n, ok := c.State().Nodes[node]; !ok || !n.Up {
+	n, ok := c.State().Nodes[node]
+	if !ok || !n.Up {
 		return 0, fmt.Errorf("%w: %q is not up in the cluster map", ErrUnknownNode, node)
+	}
+	if n.Incarnation != "" && incarnation != "" && n.Incarnation != incarnation {
+		return 0, fmt.Errorf("%w: %q restarted; the cluster map still has its previous process", ErrUnknownNode, node)
 	}
 	if d > 0 {
 		c.leases.grant(node, time.Now().Add(d))
@@ -102,7 +108,7 @@ type lsGrant struct {
 	MS int64 `json:"ms"`
 }
 
-// agServeLease answers POST /lease?node=ID: on the leader 200 with the
+// agServeLease answers POST /lease?node=ID&incarnation=NAME: on the leader 200 with the
 // lease duration, or 409 when the node is not up in the map; on another
 // voter 421 naming the leader, like /report.
 func (a *Agent) agServeLease(w http.ResponseWriter, r *http.Request) {
@@ -111,12 +117,12 @@ func (a *Agent) agServeLease(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 		return
 	}
-	node := r.URL.Query().Get("node")
+	node, inc := r.URL.Query().Get("node"), r.URL.Query().Get("incarnation")
 	if node == "" {
 		http.Error(w, "node is required", http.StatusBadRequest)
 		return
 	}
-	d, err := a.ctl.GrantLease(node)
+	d, err := a.ctl.GrantLease(node, inc)
 	switch {
 	case errors.Is(err, ErrNotLeader):
 		a.agMisdirected(w, err)
@@ -171,7 +177,7 @@ func (a *Agent) agLeaseLoop(id string, onLease func(until time.Time)) {
 // redirect to the leader. It returns the duration and where it was got.
 func (a *Agent) agRequestLease(id, hint string) (time.Duration, string, error) {
 	if a.ctl != nil && a.ctl.IsLeader() {
-		d, err := a.ctl.GrantLease(id)
+		d, err := a.ctl.GrantLease(id, a.ml.LocalMember().Name)
 		return d, "", err
 	}
 	sources := a.agMapSources()
@@ -204,7 +210,7 @@ func (a *Agent) agRequestLease(id, hint string) (time.Duration, string, error) {
 func (a *Agent) agPostLease(addr, id string) (d time.Duration, redirect string, err error) {
 	ctx, cancel := context.WithTimeout(a.ctx, lsAttemptTimeout)
 	defer cancel()
-	u := "http://" + addr + "/lease?node=" + url.QueryEscape(id)
+	u := "http://" + addr + "/lease?node=" + url.QueryEscape(id) + "&incarnation=" + url.QueryEscape(a.ml.LocalMember().Name)
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(nil))
 	if err != nil {
 		return 0, "", err

@@ -49,6 +49,11 @@ type NodeInfo struct {
 	// DownSinceMS is the Unix time in milliseconds of the NodeDown that
 	// took the node down (0 while up); Replace measures the grace from it.
 	DownSinceMS int64 `json:"down_since_ms,omitempty"`
+	// Incarnation names the node's current process (its gossip name, new
+	// at every start); empty when unknown. A node seen alive under another
+	// incarnation restarted: its copies may miss their last writes, so it
+	// is taken down and brought up again like a node that failed.
+	Incarnation string `json:"incarnation,omitempty"`
 }
 
 // PartState is the controller's view of one partition.
@@ -669,6 +674,12 @@ func (s State) Plan(alive map[string]NodeInfo, nowMS int64) []Command {
 	for _, id := range slices.Sorted(maps.Keys(s.Nodes)) {
 		if _, ok := alive[id]; !ok && s.Nodes[id].Up {
 			cands = append(cands, NodeDown{ID: id, AtMS: nowMS})
+		}
+	}
+	for _, id := range slices.Sorted(maps.Keys(alive)) {
+		if old, ok := s.Nodes[id]; ok && old.Up && old.Incarnation != "" && alive[id].Incarnation != "" &&
+			old.Incarnation != alive[id].Incarnation {
+			cands = append(cands, NodeDown{ID: id, AtMS: nowMS}) // it restarted
 		}
 	}
 	for _, id := range slices.Sorted(maps.Keys(alive)) {

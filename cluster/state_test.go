@@ -627,3 +627,45 @@ func TestStateNeverTwoMasters(t *testing.T) {
 		})
 	}
 }
+
+// TestPlanRestartedNode: a node alive under a new incarnation restarted;
+// its copies may miss their last writes (fsync once a second), so the plan
+// takes it down first — its partitions move to in-sync followers and it
+// leaves every in-sync set — and only then brings it up again.
+func TestPlanRestartedNode(t *testing.T) {
+	s := stBoot(t, 3, 2, 8, 60000)
+	alive := map[string]NodeInfo{}
+	for _, id := range []string{"a", "b", "c"} {
+		alive[id] = NodeInfo{ID: id, RESPAddr: id + ":1", Incarnation: id + "/1"}
+		s = stApply(t, s, NodeUp{Node: alive[id]})
+	}
+	for p := range s.Parts {
+		for _, id := range s.Parts[p].Replicas {
+			if !slices.Contains(s.Parts[p].InSync, id) {
+				s = stApply(t, s, InSync{Partition: p, Node: id, PartEpoch: s.Parts[p].Epoch})
+			}
+		}
+	}
+	if cmds := s.Plan(alive, 10); len(cmds) != 0 {
+		t.Fatalf("plan for an unchanged cluster: %v", cmds)
+	}
+	alive["b"] = NodeInfo{ID: "b", RESPAddr: "b:1", Incarnation: "b/2"}
+	cmds := s.Plan(alive, 20)
+	if len(cmds) != 2 {
+		t.Fatalf("plan after b restarted: %+v, want NodeDown then NodeUp", cmds)
+	}
+	if d, ok := cmds[0].(NodeDown); !ok || d.ID != "b" {
+		t.Fatalf("first command %+v, want NodeDown of b", cmds[0])
+	}
+	for _, cmd := range cmds {
+		s = stApply(t, s, cmd)
+	}
+	if n := s.Nodes["b"]; !n.Up || n.Incarnation != "b/2" {
+		t.Fatalf("b after the plan: %+v", n)
+	}
+	for p, ps := range s.Parts {
+		if ps.Master == "b" || slices.Contains(ps.InSync, "b") {
+			t.Fatalf("partition %d: restarted b is master or in sync before catching up: %+v", p, ps)
+		}
+	}
+}

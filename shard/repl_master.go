@@ -263,6 +263,13 @@ func cmdFetch(s *Server, c *conn, args [][]byte, now int64) {
 		seen[p/64] |= 1 << (p % 64)
 		req = append(req, fetchPos{p, after, diverged})
 	}
+	if s.cfg.RequireLease && s.roles.table.Load() != nil && !s.leaseHeld() {
+		// Without a lease this shard may be a restarted or cut-off master
+		// whose data is behind its followers': serving (a snapshot above
+		// all) could overwrite their newer, acknowledged writes.
+		s.idleFetch(c, waitMS)
+		return
+	}
 	id := string(follower)
 	for _, r := range req {
 		if r.diverged {
@@ -278,6 +285,23 @@ func cmdFetch(s *Server, c *conn, args [][]byte, now int64) {
 	}
 	s.fetch(c, req, wait)
 }
+
+// idleFetch answers a FETCH with nothing (*0) after a short pause, so the
+// follower asks again soon without spinning.
+func (s *Server) idleFetch(c *conn, waitMS uint64) {
+	d := min(time.Duration(waitMS)*time.Millisecond, noLeaseFetchPause)
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-s.replCtx.Done():
+	}
+	c.WriteArray(0)
+}
+
+// noLeaseFetchPause is how long a FETCH to a master without a lease waits
+// before its empty answer.
+const noLeaseFetchPause = 50 * time.Millisecond
 
 // fetch answers a FETCH as soon as some partition of req has something
 // for the follower, or with *0 after wait or when the shard closes.
