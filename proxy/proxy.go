@@ -242,9 +242,10 @@ func (p *Proxy) Start() error {
 	p.done = make(chan struct{})
 	p.server = redcon.NewServerNetwork("tcp", "", p.handle, p.accept, p.closed)
 	lln := &countingListener{Listener: resp.LimitListener(ln, p.cfg.Limits), in: p.metrics.Conns.BytesIn, out: p.metrics.Conns.BytesOut}
+	server, done := p.server, p.done // Close clears p.server under p.mu
 	go func() {
-		defer close(p.done)
-		if err := p.server.Serve(lln); err != nil {
+		defer close(done)
+		if err := server.Serve(lln); err != nil {
 			p.logger.Error("proxy stopped serving", "err", err)
 		}
 	}()
