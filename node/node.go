@@ -198,6 +198,7 @@ func StartProxy(pcfg proxy.Config, acfg cluster.AgentConfig, wait time.Duration)
 		pcfg.Shards = append(pcfg.Shards, proxy.Backend{ID: id, Addr: info.RESPAddr})
 	}
 	pcfg.Partitions = st.Partitions
+	pcfg.ClusterStatus = func(ps *proxy.Status) { clusterStatus(n.Agent.State(), ps) }
 	p, err := proxy.New(pcfg)
 	if err != nil {
 		_ = a.Close()
@@ -277,4 +278,18 @@ func (n *Proxy) Close() error {
 	n.cancel()
 	n.wg.Wait()
 	return errors.Join(n.Agent.Close(), n.Proxy.Close())
+}
+
+// clusterStatus completes a proxy's status from the cluster map.
+func clusterStatus(st cluster.State, ps *proxy.Status) {
+	ps.UnderReplicated = st.UnderReplicated()
+	ps.InSync = map[int]int{}
+	for _, part := range st.Parts {
+		ps.InSync[len(part.InSync)]++
+	}
+	for i, n := range ps.Nodes {
+		if info, ok := st.Nodes[n.ID]; ok {
+			ps.Nodes[i].State = map[bool]string{true: "up", false: "down"}[info.Up]
+		}
+	}
 }

@@ -209,9 +209,32 @@ func TestNetworkPartitionIsolatedMasterGoesQuiet(t *testing.T) {
 		t.Errorf("s4 never answered NOLEASE while cut off: %v", refusals)
 	}
 
+	// The proxy's status shows the map's view: s4 down, partitions with
+	// two in-sync copies counted as under-replicated.
+	waitUntil(t, 10*time.Second, "the proxy's status to show s4 down", func() bool {
+		ps := px.Proxy.Status()
+		for _, n := range ps.Nodes {
+			if n.ID == "s4" {
+				return n.State == "down" && ps.UnderReplicated > 0 && ps.InSync[2] == ps.UnderReplicated
+			}
+		}
+		return false
+	})
+
 	// Heal: s4 rejoins, catches up and the cluster is whole again.
 	faults.Heal()
+	healed := time.Now()
 	waitUntil(t, 30*time.Second, "every partition back to three in-sync copies after healing", fullyReplicated)
+	t.Logf("after healing: every partition has three in-sync copies again after %v", time.Since(healed).Round(time.Millisecond))
+	waitUntil(t, 10*time.Second, "the proxy's status to show the cluster whole", func() bool {
+		ps := px.Proxy.Status()
+		for _, n := range ps.Nodes {
+			if n.State != "up" {
+				return false
+			}
+		}
+		return ps.UnderReplicated == 0 && ps.InSync[3] == testParts && len(ps.Nodes) == 4
+	})
 	for k, v := range acked {
 		if got, err := rdb.Get(ctx, k).Result(); err != nil || got != v {
 			t.Errorf("acknowledged %s=%s reads %q, %v after healing", k, v, got, err)

@@ -41,6 +41,11 @@ type Config struct {
 	// map before the client gets TRYAGAIN. Such a request never ran, so it
 	// is sent again. Default 2s.
 	RetryBudget time.Duration
+	// ClusterStatus, on a proxy that is a cluster member, completes Status
+	// from the cluster map: node states as the map has them, in-sync set
+	// sizes, and under-replicated partitions counted by in-sync copies.
+	// Nil reports what the proxy's own connections show.
+	ClusterStatus func(*Status)
 	// MaxPipeline bounds requests in flight on one backend connection;
 	// more wait for room. Default 4096.
 	MaxPipeline int

@@ -18,6 +18,9 @@ type Status struct {
 	RF int `json:"rf"`
 	// UnderReplicated counts partitions with fewer live copies than RF.
 	UnderReplicated int `json:"under_replicated"`
+	// InSync counts partitions by the size of their in-sync set (keys are
+	// copy counts), on a proxy that is a cluster member.
+	InSync map[int]int `json:"partitions_by_insync,omitempty"`
 	// Nodes lists the shards, sorted by id.
 	Nodes []NodeStatus `json:"nodes"`
 	// Migrations reports partition moves (none yet: placement is static).
@@ -28,8 +31,10 @@ type Status struct {
 type NodeStatus struct {
 	ID   string `json:"id"`
 	Addr string `json:"addr"`
-	// State is "up" when the proxy has a working connection to the shard,
-	// "down" when its last attempt failed, "unknown" before any attempt.
+	// State is, on a cluster member, "up" or "down" as the cluster map
+	// has it; otherwise "up" when the proxy has a working connection to
+	// the shard, "down" when its last attempt failed, "unknown" before any
+	// attempt.
 	State string `json:"state"`
 	// Masters is the number of partitions the shard masters; Copies the
 	// number it holds in any role (masters included).
@@ -65,6 +70,9 @@ func (p *Proxy) Status() Status {
 		if live < rt.table.RF {
 			st.UnderReplicated++
 		}
+	}
+	if p.cfg.ClusterStatus != nil {
+		p.cfg.ClusterStatus(&st)
 	}
 	return st
 }

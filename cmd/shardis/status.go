@@ -6,7 +6,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"net"
+	"slices"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -127,8 +130,16 @@ func expectOK(rr *resp.ReplyReader) error {
 }
 
 func printStatus(w io.Writer, st proxy.Status) {
-	fmt.Fprintf(w, "epoch %d, %d partitions, rf %d, %d under-replicated, migrations %d in flight / %d remaining\n\n",
+	fmt.Fprintf(w, "epoch %d, %d partitions, rf %d, %d under-replicated, migrations %d in flight / %d remaining\n",
 		st.Epoch, st.Partitions, st.RF, st.UnderReplicated, st.Migrations.InFlight, st.Migrations.Remaining)
+	if len(st.InSync) > 0 {
+		var parts []string
+		for _, n := range slices.Sorted(maps.Keys(st.InSync)) {
+			parts = append(parts, fmt.Sprintf("%d with %d", st.InSync[n], n))
+		}
+		fmt.Fprintf(w, "partitions by in-sync copies: %s\n", strings.Join(parts, ", "))
+	}
+	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tADDRESS\tSTATE\tMASTERS\tCOPIES")
 	for _, n := range st.Nodes {
