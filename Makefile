@@ -49,7 +49,7 @@ bench-smoke:
 ## chaos: the chaos test for longer (CHAOS_DURATION): 5 shard processes and
 ## 2 proxies under load while shards are killed with kill -9 and restarted;
 ## checks every acknowledged write, counter and register history. make test
-## runs it for 15 s.
+## runs it for 20 s.
 CHAOS_DURATION ?= 120s
 chaos: build
 	SHARDIS_CHAOS_DURATION=$(CHAOS_DURATION) $(GO) test -race -count=1 -timeout 20m -run 'TestChaos$$' -v ./tests/

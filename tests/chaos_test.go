@@ -42,7 +42,7 @@ const (
 	chaosOpTimeout = 1500 * time.Millisecond
 	// chaosDefaultDuration keeps `go test ./...` quick; `make chaos` sets
 	// SHARDIS_CHAOS_DURATION to a minute or more.
-	chaosDefaultDuration = 15 * time.Second
+	chaosDefaultDuration = 20 * time.Second
 	// chaosSettleTimeout bounds every wait after the chaos: shards back,
 	// proxies reaching them, read-backs.
 	chaosSettleTimeout = 30 * time.Second
