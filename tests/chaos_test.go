@@ -217,9 +217,9 @@ func (w *chaosWorker) ack(key string) {
 type chaosKill struct {
 	shard     int
 	mastered  []bool // by partition: the victim mastered it in the map at the kill
-	killed    int64 // kill -9 confirmed: the process is gone
-	restart   int64 // restart began
-	restarted int64 // restart returned: the shard answers and every proxy reaches it (0: it failed)
+	killed    int64  // kill -9 confirmed: the process is gone
+	restart   int64  // restart began
+	restarted int64  // restart returned: the shard answers and every proxy reaches it (0: it failed)
 }
 
 // chaosNemesis kill -9s a random shard every 2–4 s, restarts it 1–3 s
