@@ -392,3 +392,59 @@ func TestRuntimeConfigs(t *testing.T) {
 		t.Errorf("dev proxy config %+v", p)
 	}
 }
+
+// TestValidateCluster checks the cluster settings of shards and proxies:
+// each problem is named with its field and value.
+func TestValidateCluster(t *testing.T) {
+	sh := DefaultShardFile()
+	sh.ID, sh.DataDir = "s1", "/d"
+	sh.Join = []string{"127.0.0.1:7946"}
+	sh.Voters = []Backend{{ID: "s1", Addr: "127.0.0.1:7101"}}
+	sh.MinInSync = 4
+	sh.CommitLevel = "some"
+	got := errLines(sh.Validate())
+	want := []string{
+		`shard.join: "127.0.0.1:7946" needs gossip-addr (this node's own gossip address)`,
+		`shard.raft-addr: "" needs gossip-addr: a controller voter is a cluster member`,
+		`shard.metrics-addr: "" is required on a controller voter: the cluster map is served there`,
+		`shard.voter: "s1=127.0.0.1:7101" is set but raft-addr is not`,
+		`shard.min-insync: 4 is out of range (1 to rf, 3)`,
+		`shard.commit-level: "some" is not a commit level (all, master)`,
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("shard: got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+
+	sh = DefaultShardFile()
+	sh.ID, sh.DataDir, sh.GossipAddr, sh.GossipKey = "s2", "/d", "localhost:7946", "not base64!"
+	got = errLines(sh.Validate())
+	want = []string{
+		`shard.gossip-addr: "localhost:7946" is not IP:PORT`,
+		`shard.gossip-key: (hidden) is not base64`,
+		`shard.join: [] is empty: a shard that is not a controller voter must join one (--join IP:PORT)`,
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("shard member: got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+
+	px, err := LoadProxyFile("proxy.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	px.GossipAddr = "127.0.0.1:7946"
+	got = errLines(px.Validate())
+	if len(got) != 1 || !strings.HasPrefix(got[0], "proxy.shard: ") || !strings.Contains(got[0], "must be empty on a cluster member") {
+		t.Errorf("member proxy with a shard list: %q", got)
+	}
+	px.Shards, px.Join = nil, []string{"127.0.0.1:7947"}
+	if err := px.Validate(); err != nil {
+		t.Errorf("member proxy: %v", err)
+	}
+	if id := px.MemberID(); id != "proxy@127.0.0.1:6379" {
+		t.Errorf("default member id %q", id)
+	}
+	m := px.Membership(px.MemberID())
+	if m.BindAddr != "127.0.0.1" || m.BindPort != 7946 || m.Label != DefaultClusterName || len(m.Seeds) != 1 {
+		t.Errorf("membership config %+v", m)
+	}
+}
