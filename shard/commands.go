@@ -71,6 +71,7 @@ func (s *Server) handle(rc redcon.Conn, cmd redcon.Command) {
 		c = &conn{Conn: rc}
 		rc.SetContext(c)
 	}
+	defer s.endOfCommand(c, rc)
 	if c.quit {
 		return // Redis stops reading after QUIT
 	}
@@ -96,14 +97,29 @@ func (s *Server) handle(rc redcon.Conn, cmd redcon.Command) {
 		var g roleGate
 		if s.gate(c, e, args, &g) {
 			e.fn(s, c, args, now)
-			s.awaitReplicas(c, &g)
+			if w := redcon.BaseWriter(rc); g.table != nil && w != nil {
+				// Replies leave only once their copies hold what the
+				// command did; the whole pipeline waits together.
+				c.hold(&g, len(w.Buffer()))
+			} else {
+				s.awaitReplicas(c, &g)
+			}
 		}
 	}
 	s.metrics.Commands.Observe(e.name, !c.failed, time.Since(start))
-	// redcon flushes once per batch of pipelined commands; a batch of large
-	// replies to a reader that is slow to take them would otherwise all sit
-	// in memory at once.
-	if w := redcon.BaseWriter(rc); w != nil && len(w.Buffer()) >= flushAt {
+}
+
+// endOfCommand runs after every command. redcon flushes once per batch of
+// pipelined commands: the held replies are released before that, and
+// before a batch of large replies to a slow reader is written early
+// rather than all kept in memory at once.
+func (s *Server) endOfCommand(c *conn, rc redcon.Conn) {
+	w := redcon.BaseWriter(rc)
+	big := w != nil && len(w.Buffer()) >= flushAt
+	if len(rc.PeekPipeline()) == 0 || big {
+		s.release(c)
+	}
+	if big {
 		if err := w.Flush(); err != nil {
 			rc.Close()
 		}

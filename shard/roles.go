@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/tidwall/redcon"
+
+	"github.com/shardis/shardis/resp"
 )
 
 // Roles. Until ApplyRoles is first called a shard holds a single copy of
@@ -34,6 +36,12 @@ import (
 //	    may keep or lose it. The reply the command would have given is
 //	    replaced by this error. It is not a retry signal: a write such as
 //	    INCR must not be resent blindly.
+//	-TRYAGAIN the value read is not yet held by every in-sync replica
+//	    with commit level all, a read waits until the other in-sync
+//	    copies hold every write it could have seen (another connection's
+//	    write may still be waiting for them); if they do not within
+//	    Config.ReplAckTimeout the read is refused rather than return a
+//	    write a failover could lose.
 //	-NOLEASE <partition> master lease expired: this shard cannot reach the cluster controller
 //	    with Config.RequireLease, the shard masters the partition but holds
 //	    no running lease, so another shard may be promoted in its place:
@@ -97,6 +105,9 @@ const (
 	errNoReplicas = "NOREPLICAS Not enough good replicas to write."
 	errNotAcked   = " write not acknowledged by every in-sync replica in time; it may or may not survive"
 	errNoLease    = " master lease expired: this shard cannot reach the cluster controller"
+	// errReadNotAcked answers a read that saw a write its copies did not
+	// acknowledge in time.
+	errReadNotAcked = "TRYAGAIN the value read is not yet held by every in-sync replica"
 )
 
 // PartRole is one partition's entry of the cluster map, as a shard needs
@@ -506,7 +517,12 @@ type roleGate struct {
 	mark   int // length of the connection's reply buffer before the command
 	buf    [4]int
 	bufSeq [4]uint64
+	read   bool // a read: wait for the copies to hold what it saw
 }
+
+// readMark stands in roleGate.before for a read: no seq equals it, so the
+// partition's seq after the read is always waited for.
+const readMark = math.MaxUint64
 
 // gate applies the roles to a client command before it runs. It reports
 // false when it refused the command (the error is written).
@@ -538,6 +554,21 @@ func (s *Server) gate(c *conn, e *command, args [][]byte, g *roleGate) bool {
 		return false
 	}
 	if !e.spec.IsWrite() {
+		if s.cfg.CommitLevel == CommitMaster {
+			return true
+		}
+		// A read must not return a write that is not acknowledged yet
+		// (another connection's, still waiting for its copies): that
+		// write could be lost in a failover after the read saw it. The
+		// read waits, after it ran, until the copies hold everything it
+		// could have seen.
+		g.table, g.parts, g.before, g.read = t, parts, g.bufSeq[:0], true
+		for range parts {
+			g.before = append(g.before, readMark)
+		}
+		if w := redcon.BaseWriter(c.Conn); w != nil {
+			g.mark = len(w.Buffer())
+		}
 		return true
 	}
 	for _, p := range parts {
@@ -560,14 +591,23 @@ func (s *Server) gate(c *conn, e *command, args [][]byte, g *roleGate) bool {
 	return true
 }
 
-// awaitReplicas waits, after a write command ran, until the other in-sync
-// and joining copies of each partition it changed acknowledged the
-// change. On failure the command's reply is replaced by NOTACKED,
+// awaitReplicas waits, after a command ran, until the other in-sync and
+// joining copies of each partition it changed (or, for a read, of each
+// partition it read) hold everything it did or saw. On failure the
+// command's reply is replaced by NOTACKED (TRYAGAIN for a read),
 // Config.OnLagging hears of each follower that had not acknowledged and
 // such joining copies stop joining.
 func (s *Server) awaitReplicas(c *conn, g *roleGate) {
+	if p, ok := s.replicated(g); !ok {
+		s.notAcked(c, g, p)
+	}
+}
+
+// replicated waits until the copies hold what g's command did or saw. It
+// reports false, with the partition that failed, when they do not in time.
+func (s *Server) replicated(g *roleGate) (int, bool) {
 	if g.table == nil {
-		return
+		return 0, true
 	}
 	var ctx context.Context
 	var cancel context.CancelFunc
@@ -580,34 +620,34 @@ func (s *Server) awaitReplicas(c *conn, g *roleGate) {
 			ctx, cancel = context.WithTimeout(s.replCtx, s.cfg.ReplAckTimeout)
 			defer cancel()
 		}
-		if !s.awaitCopies(ctx, c, g, p, seq) {
-			break
+		if !s.copiesHold(ctx, p, seq, g.read) {
+			return p, false
 		}
 	}
+	return 0, true
 }
 
-// awaitCopies waits until the other in-sync and joining copies of p hold
+// copiesHold waits until the other in-sync and joining copies of p hold
 // seq. The copies are looked up again whenever a new map is applied: a copy
 // the controller took out of the in-sync set (it failed, or lagged) is no
 // longer waited for, which is what lets writes resume as soon as the map
-// says so rather than at the timeout. It reports false when it wrote
-// NOTACKED instead of the command's reply.
-func (s *Server) awaitCopies(ctx context.Context, c *conn, g *roleGate, p int, seq uint64) bool {
+// says so rather than at the timeout. It reports false when they do not
+// hold it in time, when the partition changed hands, when (for a write)
+// the in-sync set shrank below MinInSync, or when the shard closes.
+func (s *Server) copiesHold(ctx context.Context, p int, seq uint64, read bool) bool {
 	for {
 		changed := s.rolesChanged()
 		// Joining copies before the table: see ApplyRoles.
 		joining := s.joining(p)
 		t := s.roles.table.Load()
 		if !t.master[p] {
-			s.notAcked(c, g, p) // the partition changed hands while the write ran
-			return false
+			return false // the partition changed hands while the command ran
 		}
 		role := t.roles[p]
-		if len(role.InSync) < s.cfg.MinInSync {
+		if len(role.InSync) < s.cfg.MinInSync && !read {
 			// The in-sync set shrank below the minimum while the write
 			// waited: acknowledging it now would rest it on too few
 			// copies, so its outcome is left unknown.
-			s.notAcked(c, g, p)
 			return false
 		}
 		others := make([]string, 0, len(role.InSync)+len(joining))
@@ -627,9 +667,7 @@ func (s *Server) awaitCopies(ctx context.Context, c *conn, g *roleGate, p int, s
 			continue
 		}
 		if s.replCtx.Err() != nil {
-			// The shard is closing: its followers did nothing wrong.
-			s.notAcked(c, g, p)
-			return false
+			return false // the shard is closing: its followers did nothing wrong
 		}
 		for _, f := range others {
 			if s.Acked(p, f) >= seq {
@@ -642,10 +680,72 @@ func (s *Server) awaitCopies(ctx context.Context, c *conn, g *roleGate, p int, s
 				s.cfg.OnLagging(p, f, role.Epoch)
 			}
 		}
-		s.log.Warn("write not acknowledged by every in-sync follower", "shard", s.cfg.ID, "partition", p, "seq", seq)
-		s.notAcked(c, g, p)
+		s.log.Warn("not acknowledged by every in-sync follower in time", "shard", s.cfg.ID, "partition", p, "seq", seq, "read", read)
 		return false
 	}
+}
+
+// heldReply is a reply written before the copies acknowledged what its
+// command did or saw: it goes out with the rest of its pipeline once they
+// have (see handle).
+type heldReply struct {
+	start, end int // the reply's bytes in the connection's output buffer
+	read       bool
+	parts      []int
+	before     []uint64
+}
+
+// hold records g's command, whose reply was just written, as waiting for
+// its copies.
+func (c *conn) hold(g *roleGate, end int) {
+	c.held = append(c.held, heldReply{start: g.mark, end: end, read: g.read,
+		parts: slices.Clone(g.parts), before: slices.Clone(g.before)})
+}
+
+// release waits, once for a whole pipeline, until the copies hold what
+// every held command did or saw; from the first that fails on, each held
+// reply is replaced by its error (the commands ran: their outcome is
+// unknown), and the replies between them, of commands that needed no
+// copies, are kept. Group commit: a pipeline of writes waits for one
+// replication round trip instead of one each.
+func (s *Server) release(c *conn) {
+	if len(c.held) == 0 {
+		return
+	}
+	held := c.held
+	c.held = c.held[:0]
+	failedAt, failedPart := -1, 0
+	for i := range held {
+		g := roleGate{table: s.roles.table.Load(), parts: held[i].parts, before: held[i].before, read: held[i].read}
+		if p, ok := s.replicated(&g); !ok {
+			failedAt, failedPart = i, p
+			break
+		}
+	}
+	if failedAt < 0 {
+		return
+	}
+	w := redcon.BaseWriter(c.Conn)
+	buf := w.Buffer()
+	out := append([]byte(nil), buf[:held[failedAt].start]...)
+	for i := failedAt; i < len(held); i++ {
+		h := held[i]
+		if i > failedAt {
+			out = append(out, buf[held[i-1].end:h.start]...)
+		}
+		part := h.parts[0]
+		if i == failedAt {
+			part = failedPart
+		}
+		if h.read {
+			out = resp.AppendError(out, errReadNotAcked)
+		} else {
+			out = resp.AppendError(out, "NOTACKED "+strconv.Itoa(part)+errNotAcked)
+		}
+	}
+	out = append(out, buf[held[len(held)-1].end:]...)
+	w.SetBuffer(out)
+	c.failed = true
 }
 
 // notAcked replaces the command's reply with the NOTACKED error.
@@ -654,6 +754,10 @@ func (s *Server) notAcked(c *conn, g *roleGate, p int) {
 		if buf := w.Buffer(); len(buf) >= g.mark {
 			w.SetBuffer(buf[:g.mark])
 		}
+	}
+	if g.read {
+		c.WriteError(errReadNotAcked)
+		return
 	}
 	c.WriteError("NOTACKED " + strconv.Itoa(p) + errNotAcked)
 }

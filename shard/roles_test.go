@@ -212,8 +212,10 @@ func TestRolesAckTimeoutAndMinInSync(t *testing.T) {
 			t.Fatal("OnLagging was not called for c")
 		}
 	}
-	// The pipeline goes on after a NOTACKED reply.
-	if got := ca.do("GET", key); got != bulkR("2") {
+	// The pipeline goes on after a NOTACKED reply; a read of the write
+	// nobody acknowledged is refused rather than answered (a failover may
+	// still lose it).
+	if got := ca.do("GET", key); got != errR(errReadNotAcked) {
 		t.Fatalf("GET after NOTACKED: %q", got)
 	}
 
@@ -662,5 +664,110 @@ func TestWriteResumesWhenMapDropsLaggingCopy(t *testing.T) {
 				t.Fatal("SET still waiting 10s after the map dropped the silent copies")
 			}
 		})
+	}
+}
+
+// TestReadWaitsForUnacknowledgedWrite: a read must not return another
+// connection's write that the in-sync copies have not acknowledged (a
+// failover could still lose it): it waits for the acknowledgement and,
+// when none comes in time, answers TRYAGAIN instead of the value.
+func TestReadWaitsForUnacknowledgedWrite(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.ID = "a"
+	cfg.ReplAckTimeout = 300 * time.Millisecond
+	a := startServer(t, cfg, nil)
+	roles := make([]PartRole, cfg.Partitions)
+	for p := range roles {
+		// b is in sync but never fetches: nothing is acknowledged.
+		roles[p] = PartRole{Epoch: 1, Master: "a", MasterAddr: a.Addr(), InSync: []string{"a", "b"}}
+	}
+	if err := a.ApplyRoles(1, roles); err != nil {
+		t.Fatal(err)
+	}
+	key := keyIn(a, 0, 0)
+	writer, reader := dial(t, a.Addr()), dial(t, a.Addr())
+	done := make(chan string, 1)
+	go func() { done <- writer.do("SET", key, "unacknowledged") }()
+	waitFor(t, 5*time.Second, func() bool { s, _ := a.Seq(0); return s == 1 })
+	if got := reader.do("GET", key); got != errR(errReadNotAcked) {
+		t.Fatalf("GET of a write no copy acknowledged: %q, want %q", got, errR(errReadNotAcked))
+	}
+	if got := <-done; !strings.HasPrefix(got, "-NOTACKED ") {
+		t.Fatalf("SET: %q", got)
+	}
+	// Reads of partitions without pending writes answer at once.
+	if got := reader.do("GET", keyIn(a, 1, 0)); got != "$-1\r\n" {
+		t.Fatalf("GET on an idle partition: %q", got)
+	}
+}
+
+// TestPipelineWaitsOnceForItsCopies: the replies of a pipeline leave
+// together once the copies hold what its commands did (one replication
+// round trip for the whole pipeline). When the copies do not acknowledge,
+// every reply from the first unacknowledged command on is replaced by its
+// error (NOTACKED for a write, TRYAGAIN for a read), and replies of
+// commands that need no copies (PING) are kept in place.
+func TestPipelineWaitsOnceForItsCopies(t *testing.T) {
+	rc := newRoleCluster(t, 10*time.Second)
+	spread := rc.spread(1)
+	rc.apply(1, spread)
+	a := rc.shards[0]
+	ca := dial(t, a.Addr())
+	var mine []int
+	for p, r := range spread {
+		if r.Master == "a" {
+			mine = append(mine, p)
+		}
+	}
+	var keys []string
+	for i := range 50 {
+		keys = append(keys, keyIn(a, mine[i%len(mine)], i))
+	}
+	for _, k := range keys {
+		ca.send("SET", k, "v")
+	}
+	ca.send("GET", keys[0])
+	if err := ca.w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	for i := range keys {
+		if got := ca.read(); got != okR() {
+			t.Fatalf("SET %d of the pipeline: %q", i, got)
+		}
+	}
+	if got := ca.read(); got != bulkR("v") {
+		t.Fatalf("GET at the end of the pipeline: %q", got)
+	}
+	for _, p := range mine {
+		checkAcked(t, a, p, "b", "c")
+	}
+
+	// A master whose in-sync copy never fetches.
+	cfg := testConfig(t)
+	cfg.ID = "m"
+	cfg.ReplAckTimeout = 200 * time.Millisecond
+	m := startServer(t, cfg, nil)
+	roles := make([]PartRole, cfg.Partitions)
+	for p := range roles {
+		roles[p] = PartRole{Epoch: 1, Master: "m", MasterAddr: m.Addr(), InSync: []string{"m", "x"}}
+	}
+	if err := m.ApplyRoles(1, roles); err != nil {
+		t.Fatal(err)
+	}
+	cm := dial(t, m.Addr())
+	k1, k2 := keyIn(m, 0, 0), keyIn(m, 1, 0)
+	cm.send("PING")
+	cm.send("SET", k1, "1")
+	cm.send("PING")
+	cm.send("GET", k1)
+	cm.send("SET", k2, "2")
+	if err := cm.w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range []string{"+PONG\r\n", errR("NOTACKED 0" + errNotAcked), "+PONG\r\n", errR(errReadNotAcked),
+		errR("NOTACKED 1" + errNotAcked)} {
+		if got := cm.read(); got != want {
+			t.Fatalf("reply %d: %q, want %q", i, got, want)
+		}
 	}
 }

@@ -314,6 +314,7 @@ type conn struct {
 	redcon.Conn
 	failed bool
 	quit   bool
+	held   []heldReply // replies waiting for copies, released per pipeline
 }
 
 // WriteError records the failure and writes the error reply.
