@@ -9,7 +9,7 @@ STATICCHECK_VERSION := v0.8.2
 GOBIN     := $(shell $(GO) env GOPATH)/bin
 RUN_ARGS  ?=
 
-.PHONY: all build run test test-short bench-smoke chaos deps lint vet fmt-check staticcheck fuzz clean
+.PHONY: all build run test test-short bench bench-smoke chaos deps lint vet fmt-check staticcheck fuzz clean
 
 all: build
 
@@ -42,6 +42,11 @@ lint: fmt-check vet staticcheck
 test: deps lint
 	$(GO) test -race -count=1 -timeout 15m ./...
 	$(MAKE) bench-smoke
+
+## bench: Shardis (RF 1 and 3) against redis-server and twemproxy under
+## redis-benchmark; writes bench/results.md. BENCH_QUICK=1 for a smoke run.
+bench: build
+	bench/run
 
 bench-smoke:
 	$(GO) test -run='^$$' -bench=. -benchtime=1x ./...
