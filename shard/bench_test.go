@@ -34,6 +34,7 @@ func (c *nullConn) Context() any                   { return c.ctx }
 func (c *nullConn) SetContext(v any)               { c.ctx = v }
 func (c *nullConn) RemoteAddr() string             { return "bench" }
 func (c *nullConn) ReadPipeline() []redcon.Command { return nil }
+func (c *nullConn) PeekPipeline() []redcon.Command { return nil }
 
 func BenchmarkSetGet(b *testing.B) {
 	cfg := testConfig(b)
