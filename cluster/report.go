@@ -171,18 +171,21 @@ func (a *Agent) agMisdirected(w http.ResponseWriter, err error) {
 	http.Error(w, msg, http.StatusMisdirectedRequest)
 }
 
-// agLeaderMapAddr returns the map address of the live voter whose Raft
-// address is the leader's as this voter's controller knows it, or "".
+// agLeaderMapAddr returns the map address of the live voter that leads as
+// this voter's controller knows it, or "".
 func (a *Agent) agLeaderMapAddr() string {
 	if a.ctl == nil {
 		return ""
 	}
-	_, raftAddr := a.ctl.Leader()
-	if raftAddr == "" {
+	// By ID as well as by address: the address the leader's Raft
+	// messages carry is the one it bound (an IP), which differs from the
+	// configured one when that names a host.
+	id, raftAddr := a.ctl.Leader()
+	if id == "" && raftAddr == "" {
 		return ""
 	}
 	for _, m := range a.ml.Members() {
-		if m.Meta.RaftAddr == raftAddr && m.Meta.AdminAddr != "" && m.State == MemberAlive {
+		if m.Meta.RaftAddr != "" && (m.ID == id || m.Meta.RaftAddr == raftAddr) && m.Meta.AdminAddr != "" && m.State == MemberAlive {
 			return m.Meta.AdminAddr
 		}
 	}

@@ -48,36 +48,24 @@ func readYAML(t *testing.T, path string, v any) {
 	}
 }
 
-// flagValues returns the value of --name in args (either "--name v" or
-// "--name=v"); all of them for a repeated flag.
-func flagValues(args []string, name string) []string {
-	var vals []string
-	for i := 0; i < len(args); i++ {
-		a := strings.TrimLeft(args[i], "-")
-		n, v, hasValue := strings.Cut(a, "=")
-		if n != name {
-			continue
-		}
-		if !hasValue && i+1 < len(args) {
-			v = args[i+1]
-		}
-		vals = append(vals, v)
-	}
-	return vals
-}
-
 // TestComposeUsesRealFlags checks docker/compose.yaml against the binary:
-// every shardis command parses with the real FlagSets and validates, the
-// proxy lists every shard by service name and port, and Prometheus scrapes
-// every process's metrics address.
+// every shardis command parses with the real FlagSets and validates; every
+// node is a cluster member joining the shards' gossip addresses; every
+// shard binds and advertises its own service name (which resolves to its
+// container's IP) for RESP, Raft and the map; the voter lists agree with
+// the shards' Raft addresses; and Prometheus scrapes every process's
+// metrics address.
 func TestComposeUsesRealFlags(t *testing.T) {
 	dir := filepath.Join("..", "..", "docker")
 	var compose composeFile
 	readYAML(t, filepath.Join(dir, "compose.yaml"), &compose)
 
 	shardAddrs := map[string]string{} // shard id -> service:port
-	var proxyShards []string
-	scrape := map[string]bool{} // service:port every process serves metrics on
+	gossip := map[string]bool{}       // shard service:gossip port
+	raftAddrs := map[string]string{}  // shard id -> its --raft-addr
+	var voterLists []string           // each shard's --voter list, sorted
+	var joins []string                // every --join entry
+	scrape := map[string]bool{}       // service:port every process serves metrics on
 	partitions := map[int]bool{}
 	shardis := 0
 	for name, svc := range compose.Services {
@@ -121,6 +109,24 @@ func TestComposeUsesRealFlags(t *testing.T) {
 			_, port, _ := net.SplitHostPort(f.Addr)
 			shardAddrs[f.ID] = name + ":" + port
 			partitions[f.Partitions] = true
+			if !f.Member() {
+				t.Errorf("%s: not a cluster member (no --gossip-addr)", name)
+			}
+			_, gport, _ := net.SplitHostPort(f.GossipAddr)
+			gossip[name+":"+gport] = true
+			joins = append(joins, f.Join...)
+			for what, addr := range map[string]string{"addr": f.Addr, "raft-addr": f.RaftAddr, "metrics-addr": f.MetricsAddr} {
+				if h, _, _ := net.SplitHostPort(addr); h != name {
+					t.Errorf("%s: --%s %q does not name the service (others must reach it there)", name, what, addr)
+				}
+			}
+			raftAddrs[f.ID] = f.RaftAddr
+			var vs []string
+			for _, v := range f.Voters {
+				vs = append(vs, v.ID+"="+v.Addr)
+			}
+			slices.Sort(vs)
+			voterLists = append(voterLists, strings.Join(vs, ","))
 			if !f.Memory && !slices.ContainsFunc(svc.Volumes, func(v string) bool { return strings.HasSuffix(v, ":"+f.DataDir) }) {
 				t.Errorf("%s: data dir %s is not a volume (%v)", name, f.DataDir, svc.Volumes)
 			}
@@ -132,9 +138,10 @@ func TestComposeUsesRealFlags(t *testing.T) {
 			var f configs.ProxyFile
 			f, code, _ = parseRole(c, args, &stdout, &stderr,
 				configs.DefaultProxyFile, configs.LoadProxyFile, (*configs.ProxyFile).RegisterFlags)
-			for _, b := range f.Shards {
-				proxyShards = append(proxyShards, b.ID+"="+b.Addr)
+			if !f.Member() || len(f.Shards) > 0 {
+				t.Errorf("%s: not a cluster member, or with a static shard list", name)
 			}
+			joins = append(joins, f.Join...)
 			partitions[f.Partitions] = true
 			_, port, _ := net.SplitHostPort(f.Addr)
 			if !slices.ContainsFunc(svc.Ports, func(p string) bool { return strings.HasSuffix(p, ":"+port) }) {
@@ -143,9 +150,6 @@ func TestComposeUsesRealFlags(t *testing.T) {
 			if f.MetricsAddr != "" {
 				_, mport, _ := net.SplitHostPort(f.MetricsAddr)
 				scrape[name+":"+mport] = true
-			}
-			if got := flagValues(args, "shard"); len(got) != len(f.Shards) {
-				t.Errorf("%s: --shard values %v", name, got)
 			}
 		default:
 			_, code, _ = parseRole(c, args, &stdout, &stderr,
@@ -161,14 +165,20 @@ func TestComposeUsesRealFlags(t *testing.T) {
 	if len(partitions) != 1 {
 		t.Errorf("shards and proxy disagree on --partitions: %v", partitions)
 	}
+	for _, j := range joins {
+		if !gossip[j] {
+			t.Errorf("--join %s is not a shard's gossip address %v", j, gossip)
+		}
+	}
 	var want []string
-	for id, addr := range shardAddrs {
+	for id, addr := range raftAddrs {
 		want = append(want, id+"="+addr)
 	}
 	slices.Sort(want)
-	slices.Sort(proxyShards)
-	if !slices.Equal(want, proxyShards) {
-		t.Errorf("proxy --shard %v, want %v (shard ids and service:port)", proxyShards, want)
+	for _, vs := range voterLists {
+		if vs != strings.Join(want, ",") {
+			t.Errorf("--voter %s, want every shard's --raft-addr: %s", vs, strings.Join(want, ","))
+		}
 	}
 
 	var prom prometheusFile
