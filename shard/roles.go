@@ -637,8 +637,13 @@ func (s *Server) replicated(g *roleGate) (int, bool) {
 func (s *Server) copiesHold(ctx context.Context, p int, seq uint64, read bool) bool {
 	for {
 		changed := s.rolesChanged()
-		// Joining copies before the table: see ApplyRoles.
-		joining := s.joining(p)
+		// Joining copies before the table: see ApplyRoles. A read waits
+		// only for the in-sync copies, the ones a failover promotes from:
+		// a joining copy gets what the read saw before it may join them.
+		var joining []string
+		if !read {
+			joining = s.joining(p)
+		}
 		t := s.roles.table.Load()
 		if !t.master[p] {
 			return false // the partition changed hands while the command ran
