@@ -199,6 +199,7 @@ func StartProxy(pcfg proxy.Config, acfg cluster.AgentConfig, wait time.Duration)
 	}
 	pcfg.Partitions = st.Partitions
 	pcfg.ClusterStatus = func(ps *proxy.Status) { clusterStatus(n.Agent.State(), ps) }
+	pcfg.WaitForFailover = true
 	p, err := proxy.New(pcfg)
 	if err != nil {
 		_ = a.Close()

@@ -46,7 +46,10 @@ func (r *request) wait() { <-r.done }
 // errShardDown and errShardTimeout wrap the shard's id and cause; the client
 // sees them as Redis-style errors (see backendError).
 var (
-	errShardDown    = errors.New("unavailable")
+	errShardDown = errors.New("unavailable")
+	// errShardUnsent is errShardDown for a request that was never
+	// written to the shard, so sending it elsewhere cannot run it twice.
+	errShardUnsent  = fmt.Errorf("%w", errShardDown)
 	errShardTimeout = errors.New("timed out")
 )
 
@@ -104,7 +107,7 @@ func (c *backendConn) send(r *request) {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	if c.closed {
-		c.fail(r, errShardDown)
+		c.fail(r, errShardUnsent)
 		return
 	}
 	select {
@@ -119,7 +122,7 @@ func (c *backendConn) send(r *request) {
 	case <-t.C:
 		c.fail(r, errShardTimeout)
 	case <-c.quit:
-		c.fail(r, errShardDown)
+		c.fail(r, errShardUnsent)
 	}
 }
 
@@ -134,7 +137,7 @@ func (c *backendConn) close() {
 	c.mu.Unlock()
 	close(c.quit)
 	c.wg.Wait()
-	c.drain(errShardDown)
+	c.drain(errShardUnsent)
 }
 
 // run owns the connection: it dials, runs a session until the connection
@@ -172,11 +175,11 @@ func (c *backendConn) failQueued(d time.Duration) bool {
 	for {
 		select {
 		case r := <-c.in:
-			c.fail(r, errShardDown)
+			c.fail(r, errShardUnsent)
 		case <-t.C:
 			return true
 		case <-c.quit:
-			c.drain(errShardDown)
+			c.drain(errShardUnsent)
 			return false
 		}
 	}
@@ -266,7 +269,7 @@ func (c *backendConn) session(conn net.Conn) bool {
 		break
 	}
 	if closing {
-		c.drain(errShardDown)
+		c.drain(errShardUnsent)
 		return false
 	}
 	return true
@@ -295,16 +298,16 @@ func (c *backendConn) writeLoop(conn net.Conn, breakConn func(), broken <-chan s
 			case c.pending <- r:
 			default:
 				if !c.flush(conn, w, breakConn) {
-					c.fail(r, errShardDown)
+					c.fail(r, errShardUnsent)
 					return false
 				}
 				select {
 				case c.pending <- r:
 				case <-broken:
-					c.fail(r, errShardDown)
+					c.fail(r, errShardUnsent)
 					return false
 				case <-c.quit:
-					c.fail(r, errShardDown)
+					c.fail(r, errShardUnsent)
 					return true
 				}
 			}

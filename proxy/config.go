@@ -41,6 +41,12 @@ type Config struct {
 	// map before the client gets TRYAGAIN. Such a request never ran, so it
 	// is sent again. Default 2s.
 	RetryBudget time.Duration
+	// WaitForFailover, on a proxy that follows a cluster map, makes a
+	// request for a shard that is down (and that was never sent to it)
+	// wait, within RetryBudget, for the map that gives its partition to
+	// another shard, and go there, instead of failing with CLUSTERDOWN at
+	// once: a failover then costs clients latency, not errors.
+	WaitForFailover bool
 	// ClusterStatus, on a proxy that is a cluster member, completes Status
 	// from the cluster map: node states as the map has them, in-sync set
 	// sizes, and under-replicated partitions counted by in-sync copies.

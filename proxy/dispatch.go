@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"bytes"
+	"errors"
 	"strconv"
 	"strings"
 	"time"
@@ -383,9 +384,15 @@ func (p *Proxy) rerouteMoved(r *reply) {
 	deadline := time.Now().Add(p.cfg.RetryBudget)
 	for i, q := range r.reqs {
 		rt := r.rt
-		for q.err == nil && (notMaster(q.reply) || noLease(q.reply)) {
+		for (q.err == nil && (notMaster(q.reply) || noLease(q.reply))) || p.awaitsFailover(q) {
 			var next *routing
-			if noLease(q.reply) {
+			if q.err != nil {
+				// The shard is down and the request never left: the
+				// cluster map will move its partition to a follower.
+				if next = p.awaitNewMap(rt, deadline); next == nil {
+					break // the client gets the CLUSTERDOWN error
+				}
+			} else if noLease(q.reply) {
 				pause := time.Now().Add(leaseRetry)
 				if pause.After(deadline) {
 					pause = deadline
@@ -403,9 +410,17 @@ func (p *Proxy) rerouteMoved(r *reply) {
 			}
 			rt = next
 			p.metrics.Rerouted.Inc()
+			q.err = nil
 			q.reply = append(q.reply[:0], r.reroute(i, rt)...)
 		}
 	}
+}
+
+// awaitsFailover reports whether q failed because its shard is down
+// before it was sent, on a proxy that follows a cluster map: such a
+// request is sent again by the map that fails the partition over.
+func (p *Proxy) awaitsFailover(q *request) bool {
+	return p.cfg.WaitForFailover && q.err != nil && errors.Is(q.err, errShardUnsent)
 }
 
 // awaitNewMap waits until the routing map is no longer old, or until

@@ -136,3 +136,62 @@ func waitCounter(t *testing.T, c *testcluster.Cluster, n int) {
 		time.Sleep(2 * time.Millisecond) // polling a counter
 	}
 }
+
+// TestWaitForFailover: on a proxy that follows a cluster map, a command for
+// a shard that is down waits for the map that gives the partition to
+// another shard and is answered there, instead of failing with CLUSTERDOWN;
+// without a newer map it still gets CLUSTERDOWN once the budget is spent.
+func TestWaitForFailover(t *testing.T) {
+	const parts = 16
+	c := testcluster.Start(t, testcluster.Options{
+		Shards: 2, Partitions: parts, InMemory: true,
+		Proxy: func(cfg *proxy.Config) {
+			cfg.RetryBudget = 3 * time.Second
+			cfg.WaitForFailover = true
+		},
+	})
+	ctx := context.Background()
+	rdb := redis.NewClient(&redis.Options{Addr: c.Addr, Protocol: 2, MaxRetries: -1, ReadTimeout: 10 * time.Second})
+	defer rdb.Close()
+	addrs := map[string]string{"shard-1": c.Shards[0].Addr(), "shard-2": c.Shards[1].Addr()}
+	initial := ring.Assign(ring.Table{}, []ring.Member{{ID: "shard-1"}, {ID: "shard-2"}}, 1, parts)
+	var key string
+	for i := 0; key == ""; i++ {
+		k := fmt.Sprintf("failover:%d", i)
+		if initial.Master(ring.Partition([]byte(k), parts)) == "shard-2" {
+			key = k
+		}
+	}
+	if err := rdb.Set(ctx, key, "before", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	c.StopShard(1)
+
+	// No newer map: CLUSTERDOWN after the budget.
+	start := time.Now()
+	err := rdb.Get(ctx, key).Err()
+	if err == nil || !strings.HasPrefix(err.Error(), "CLUSTERDOWN ") {
+		t.Fatalf("GET on a dead shard without a newer map: %v, want CLUSTERDOWN", err)
+	}
+	if d := time.Since(start); d < 2*time.Second {
+		t.Errorf("CLUSTERDOWN after %v, want it after the 3s budget", d)
+	}
+
+	// The map moving every partition to shard-1 arrives while the SET waits.
+	table := ring.Table{Epoch: 2, RF: 1, Partitions: make([]ring.Assignment, parts)}
+	for p := range table.Partitions {
+		table.Partitions[p] = ring.Assignment{Master: "shard-1"}
+	}
+	done := make(chan error, 1)
+	go func() { done <- rdb.Set(ctx, key, "after", 0).Err() }()
+	waitCounter(t, c, 1)
+	if err := c.Proxy.UpdateMap(table, addrs); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("SET during the failover: %v, want it answered by the new master", err)
+	}
+	if v, err := rdb.Get(ctx, key).Result(); err != nil || v != "after" {
+		t.Fatalf("GET after the failover: %q, %v", v, err)
+	}
+}
