@@ -320,7 +320,7 @@ func (c *lcCluster) wantAllStopped(t *testing.T, what string) {
 
 // TestLocalCluster drives scripts/local-cluster through a cluster's life:
 // start 3 shards and 2 proxies, write through one proxy and read through the
-// other, kill -9 a shard (its keys fail fast, the others keep working),
+// other, kill -9 a shard (its partitions fail over, every key still reads),
 // restart it (nothing acknowledged before the last fsync is lost), stop,
 // and start the stopped cluster again on its data.
 func TestLocalCluster(t *testing.T) {
@@ -391,8 +391,8 @@ func TestLocalCluster(t *testing.T) {
 		v, err := p2.Get(ctx, k).Result()
 		took := time.Since(start)
 		slowest = max(slowest, took)
-		if took > time.Second {
-			t.Errorf("GET %s with shard 2 down took %v: a dead shard must fail fast", k, took)
+		if took > 3*time.Second {
+			t.Errorf("GET %s with shard 2 down took %v: beyond the proxy's retry budget", k, took)
 		}
 		var re redis.Error
 		switch {
@@ -403,16 +403,22 @@ func TestLocalCluster(t *testing.T) {
 			}
 		case errors.As(err, &re) && err != redis.Nil:
 			failed++
-			if msg := err.Error(); !strings.HasPrefix(msg, "CLUSTERDOWN ") || !strings.Contains(msg, shard2Addr) {
-				t.Errorf("GET %s with shard 2 down: error %q, want CLUSTERDOWN naming %s", k, msg, shard2Addr)
+			// CLUSTERDOWN for a request already sent to the dying shard;
+			// TRYAGAIN when the failover outlasted the retry budget (the
+			// dead shard led the controller: an election comes first).
+			if msg := err.Error(); !(strings.HasPrefix(msg, "CLUSTERDOWN ") && strings.Contains(msg, shard2Addr)) && !strings.HasPrefix(msg, "TRYAGAIN ") {
+				t.Errorf("GET %s with shard 2 down: error %q, want CLUSTERDOWN naming %s or TRYAGAIN", k, msg, shard2Addr)
 			}
 		default:
 			t.Fatalf("GET %s with shard 2 down: %v; want a value or an error reply", k, err)
 		}
 	}
-	t.Logf("shard 2 down: %d GETs answered, %d failed with CLUSTERDOWN, slowest %v", worked, failed, slowest)
-	if failed == 0 || worked == 0 {
-		t.Fatalf("shard 2 down: %d GETs answered and %d failed; want both (shard 2 holds about a third of the keys)", worked, failed)
+	t.Logf("shard 2 down: %d GETs answered, %d failed, slowest %v", worked, failed, slowest)
+	// Every partition has three copies: shard 2's partitions fail over and
+	// the proxy holds requests for them until they do. Only a request
+	// already sent when the shard died may fail.
+	if failed > 2 {
+		t.Fatalf("shard 2 down: %d GETs answered and %d failed; want every GET answered by the failover", worked, failed)
 	}
 
 	c.must(t, nil, "restart", "2")

@@ -166,6 +166,22 @@ func TestWaitForFailover(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.StopShard(1)
+	// Wait until the proxy knows the shard is down, so requests for it are
+	// held rather than sent on a connection about to break.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		down := false
+		for _, n := range c.Proxy.Status().Nodes {
+			down = down || (n.ID == "shard-2" && n.State == "down")
+		}
+		if down {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the proxy never saw shard-2 down")
+		}
+		time.Sleep(5 * time.Millisecond) // polling a condition
+	}
 
 	// No newer map: CLUSTERDOWN after the budget.
 	start := time.Now()
