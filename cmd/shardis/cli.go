@@ -16,6 +16,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/shardis/shardis/cluster"
 	"github.com/shardis/shardis/configs"
 	"github.com/shardis/shardis/metrics"
 )
@@ -272,4 +273,38 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.w.Write(p)
+}
+
+// roleFailed reports why `shardis ROLE` could not start.
+func roleFailed(stderr io.Writer, role, format string, a ...any) int {
+	fmt.Fprintf(stderr, "shardis "+role+": "+format+"\n", a...)
+	return exitFailure
+}
+
+// memberAgentConfig is the cluster agent config of a shard or proxy that
+// is a cluster member, advertising web (when set) as its admin address.
+func memberAgentConfig(g configs.Gossip, id string, web *httpServer, log *slog.Logger) cluster.AgentConfig {
+	acfg := cluster.AgentConfig{Membership: g.Membership(id), Logger: log.With("node", id)}
+	acfg.Membership.Logger = log.With("node", id, "component", "gossip")
+	if web != nil {
+		acfg.Membership.Meta.AdminAddr = web.addr()
+	}
+	return acfg
+}
+
+// serveUntilDone serves metrics on web (when set), logs that the role is
+// ready, and waits for ctx to end; then stop closes what runs.
+func serveUntilDone(ctx context.Context, log *slog.Logger, role string, web *httpServer, reg prometheus.Gatherer, stop func() error, attrs []any) int {
+	if web != nil {
+		web.serve(reg, log)
+		attrs = append(attrs, "metrics", "http://"+web.addr()+"/metrics")
+	}
+	log.Info(role+" ready", attrs...)
+	<-ctx.Done()
+	log.Info(role + " stopping")
+	if err := stop(); err != nil {
+		log.Error(role+" close", "err", err)
+		return exitFailure
+	}
+	return exitOK
 }

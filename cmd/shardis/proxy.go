@@ -3,11 +3,8 @@ package main
 import (
 	"context"
 	"flag"
-	"fmt"
 	"io"
-	"log/slog"
 
-	"github.com/shardis/shardis/cluster"
 	"github.com/shardis/shardis/configs"
 	"github.com/shardis/shardis/metrics"
 	"github.com/shardis/shardis/node"
@@ -42,87 +39,41 @@ the cluster map through every failover. It runs until SIGINT or SIGTERM.`,
 
 func runProxy(ctx context.Context, f configs.ProxyFile, stderr io.Writer) int {
 	log := newLogger(stderr, f.LogLevel)
+	var web *httpServer
+	if f.MetricsAddr != "" {
+		var err error
+		if web, err = listenHTTP(f.MetricsAddr); err != nil {
+			return roleFailed(stderr, "proxy", "%s", listenError("metrics", f.MetricsAddr, "metrics-addr", err))
+		}
+		defer web.close()
+	}
+	reg := metrics.NewRegistry()
+	cfg := f.ToProxyConfig()
+	cfg.Registerer = reg
+	var stop func() error
+	var attrs []any
 	if f.Member() {
-		return runMemberProxy(ctx, f, log, stderr)
-	}
-	var web *httpServer
-	if f.MetricsAddr != "" {
-		var err error
-		if web, err = listenHTTP(f.MetricsAddr); err != nil {
-			fmt.Fprintf(stderr, "shardis proxy: %s\n", listenError("metrics", f.MetricsAddr, "metrics-addr", err))
-			return exitFailure
+		// A member finds the shards and the cluster map by gossip and
+		// follows every newer map.
+		id := f.MemberID()
+		cfg.Logger = log.With("node", id)
+		n, err := node.StartProxy(cfg, memberAgentConfig(f.Gossip, id, web, log), f.MapWait)
+		if err != nil {
+			return roleFailed(stderr, "proxy", "%v", err)
 		}
-		defer web.close()
-	}
-	reg := metrics.NewRegistry()
-	cfg := f.ToProxyConfig()
-	cfg.Registerer = reg
-	cfg.Logger = log.With("node", "proxy")
-	p, err := proxy.New(cfg)
-	if err != nil {
-		fmt.Fprintf(stderr, "shardis proxy: %v\n", err)
-		return exitFailure
-	}
-	if err := p.Start(); err != nil {
-		fmt.Fprintf(stderr, "shardis proxy: %s\n", listenError("client", f.Addr, "addr", err))
-		_ = p.Close()
-		return exitFailure
-	}
-	attrs := []any{"addr", p.Addr(), "shards", len(f.Shards), "partitions", f.Partitions}
-	if web != nil {
-		web.serve(reg, log)
-		attrs = append(attrs, "metrics", "http://"+web.addr()+"/metrics")
-	}
-	log.Info("proxy ready", attrs...)
-	<-ctx.Done()
-	log.Info("proxy stopping")
-	if err := p.Close(); err != nil {
-		log.Error("proxy close", "err", err)
-		return exitFailure
-	}
-	return exitOK
-}
-
-// runMemberProxy runs a proxy that is a cluster member: it finds the shards
-// and the cluster map by gossip and follows every newer map.
-func runMemberProxy(ctx context.Context, f configs.ProxyFile, log *slog.Logger, stderr io.Writer) int {
-	fail := func(format string, a ...any) int {
-		fmt.Fprintf(stderr, "shardis proxy: "+format+"\n", a...)
-		return exitFailure
-	}
-	var web *httpServer
-	if f.MetricsAddr != "" {
-		var err error
-		if web, err = listenHTTP(f.MetricsAddr); err != nil {
-			return fail("%s", listenError("metrics", f.MetricsAddr, "metrics-addr", err))
+		stop, attrs = n.Close, []any{"id", id, "addr", n.Proxy.Addr()}
+	} else {
+		cfg.Logger = log.With("node", "proxy")
+		p, err := proxy.New(cfg)
+		if err != nil {
+			return roleFailed(stderr, "proxy", "%v", err)
 		}
-		defer web.close()
+		if err := p.Start(); err != nil {
+			_ = p.Close()
+			return roleFailed(stderr, "proxy", "%s", listenError("client", f.Addr, "addr", err))
+		}
+		stop, attrs = p.Close, []any{"addr", p.Addr(), "shards", len(f.Shards)}
 	}
-	reg := metrics.NewRegistry()
-	cfg := f.ToProxyConfig()
-	cfg.Registerer = reg
-	cfg.Logger = log.With("node", f.MemberID())
-	id := f.MemberID()
-	acfg := cluster.AgentConfig{Membership: f.Membership(id), Logger: log.With("node", id)}
-	acfg.Membership.Logger = log.With("node", id, "component", "gossip")
-	if web != nil {
-		acfg.Membership.Meta.AdminAddr = web.addr()
-	}
-	n, err := node.StartProxy(cfg, acfg, f.MapWait)
-	if err != nil {
-		return fail("%v", err)
-	}
-	attrs := []any{"id", id, "addr", n.Proxy.Addr(), "partitions", f.Partitions}
-	if web != nil {
-		web.serve(reg, log)
-		attrs = append(attrs, "metrics", "http://"+web.addr()+"/metrics")
-	}
-	log.Info("proxy ready", attrs...)
-	<-ctx.Done()
-	log.Info("proxy stopping")
-	if err := n.Close(); err != nil {
-		log.Error("proxy close", "err", err)
-		return exitFailure
-	}
-	return exitOK
+	attrs = append(attrs, "partitions", f.Partitions)
+	return serveUntilDone(ctx, log, "proxy", web, reg, stop, attrs)
 }

@@ -3,11 +3,8 @@ package main
 import (
 	"context"
 	"flag"
-	"fmt"
 	"io"
-	"log/slog"
 
-	"github.com/shardis/shardis/cluster"
 	"github.com/shardis/shardis/configs"
 	"github.com/shardis/shardis/metrics"
 	"github.com/shardis/shardis/node"
@@ -46,94 +43,54 @@ each) and serve the map on --metrics-addr.`,
 
 func runShard(ctx context.Context, f configs.ShardFile, stderr io.Writer) int {
 	log := newLogger(stderr, f.LogLevel)
+	reg := metrics.NewRegistry()
+	cfg := f.ToShardConfig()
+	cfg.Registerer = reg
+	cfg.Logger = log.With("node", f.ID)
+	ctl := f.ControllerConfig()
+	// A voter serves its metrics on the map endpoint's port (the agent
+	// listens there); every other shard on its own HTTP server.
+	var web *httpServer
+	if f.MetricsAddr != "" && ctl == nil {
+		var err error
+		if web, err = listenHTTP(f.MetricsAddr); err != nil {
+			return roleFailed(stderr, "shard", "%s", listenError("metrics", f.MetricsAddr, "metrics-addr", err))
+		}
+		defer web.close()
+	}
+	var stop func() error
+	attrs := []any{"id", f.ID}
 	if f.Member() {
-		return runMemberShard(ctx, f, log, stderr)
-	}
-	var web *httpServer
-	if f.MetricsAddr != "" {
-		var err error
-		if web, err = listenHTTP(f.MetricsAddr); err != nil {
-			fmt.Fprintf(stderr, "shardis shard: %s\n", listenError("metrics", f.MetricsAddr, "metrics-addr", err))
-			return exitFailure
+		// A member gossips, takes its roles from the cluster map and, on
+		// a voter, also runs the controller.
+		acfg := memberAgentConfig(f.Gossip, f.ID, web, log)
+		if ctl != nil {
+			ctl.Logger = log.With("node", f.ID, "component", "controller")
+			acfg.Controller = ctl
+			acfg.MapAddr = f.MetricsAddr
+			acfg.AdminHandler = metrics.Handler(reg)
 		}
-		defer web.close()
-	}
-	reg := metrics.NewRegistry()
-	cfg := f.ToShardConfig()
-	cfg.Registerer = reg
-	cfg.Logger = log.With("node", f.ID)
-	s, err := shard.New(cfg)
-	if err != nil {
-		fmt.Fprintf(stderr, "shardis shard: %v\n", err)
-		return exitFailure
-	}
-	if err := s.Start(); err != nil {
-		fmt.Fprintf(stderr, "shardis shard: %s\n", listenError("shard", f.Addr, "addr", err))
-		_ = s.Close()
-		return exitFailure
-	}
-	attrs := []any{"id", f.ID, "addr", s.Addr(), "partitions", f.Partitions}
-	if web != nil {
-		web.serve(reg, log)
-		attrs = append(attrs, "metrics", "http://"+web.addr()+"/metrics")
-	}
-	log.Info("shard ready", attrs...)
-	<-ctx.Done()
-	log.Info("shard stopping", "id", f.ID)
-	if err := s.Close(); err != nil {
-		log.Error("shard close", "err", err)
-		return exitFailure
-	}
-	return exitOK
-}
-
-// runMemberShard runs a shard that is a cluster member: it gossips, takes
-// its roles from the cluster map, and on a voter also runs the controller,
-// whose map endpoint shares the metrics port.
-func runMemberShard(ctx context.Context, f configs.ShardFile, log *slog.Logger, stderr io.Writer) int {
-	fail := func(format string, a ...any) int {
-		fmt.Fprintf(stderr, "shardis shard: "+format+"\n", a...)
-		return exitFailure
-	}
-	reg := metrics.NewRegistry()
-	cfg := f.ToShardConfig()
-	cfg.Registerer = reg
-	cfg.Logger = log.With("node", f.ID)
-	acfg := cluster.AgentConfig{Membership: f.Membership(f.ID), Logger: log.With("node", f.ID)}
-	acfg.Membership.Logger = log.With("node", f.ID, "component", "gossip")
-	var web *httpServer
-	if ctl := f.ControllerConfig(); ctl != nil {
-		ctl.Logger = log.With("node", f.ID, "component", "controller")
-		acfg.Controller = ctl
-		acfg.MapAddr = f.MetricsAddr
-		acfg.AdminHandler = metrics.Handler(reg)
-	} else if f.MetricsAddr != "" {
-		var err error
-		if web, err = listenHTTP(f.MetricsAddr); err != nil {
-			return fail("%s", listenError("metrics", f.MetricsAddr, "metrics-addr", err))
+		n, err := node.StartShard(cfg, acfg)
+		if err != nil {
+			return roleFailed(stderr, "shard", "%v", err)
 		}
-		defer web.close()
-		acfg.Membership.Meta.AdminAddr = web.addr()
+		stop = n.Close
+		attrs = append(attrs, "addr", n.Server.Addr(), "gossip", n.Agent.Membership().LocalMember().Addr)
+		if addr := n.Agent.MapAddr(); addr != "" {
+			attrs = append(attrs, "metrics", "http://"+addr+"/metrics", "raft", f.RaftAddr)
+		}
+	} else {
+		s, err := shard.New(cfg)
+		if err != nil {
+			return roleFailed(stderr, "shard", "%v", err)
+		}
+		if err := s.Start(); err != nil {
+			_ = s.Close()
+			return roleFailed(stderr, "shard", "%s", listenError("shard", f.Addr, "addr", err))
+		}
+		stop = s.Close
+		attrs = append(attrs, "addr", s.Addr())
 	}
-	n, err := node.StartShard(cfg, acfg)
-	if err != nil {
-		return fail("%v", err)
-	}
-	attrs := []any{"id", f.ID, "addr", n.Server.Addr(), "gossip", n.Agent.Membership().LocalMember().Addr,
-		"partitions", f.Partitions}
-	if web != nil {
-		web.serve(reg, log)
-		attrs = append(attrs, "metrics", "http://"+web.addr()+"/metrics")
-	}
-	if addr := n.Agent.MapAddr(); addr != "" {
-		attrs = append(attrs, "metrics", "http://"+addr+"/metrics", "raft", f.RaftAddr)
-	}
-	log.Info("shard ready", attrs...)
-	<-ctx.Done()
-	log.Info("shard stopping", "id", f.ID)
-	if err := n.Close(); err != nil {
-		log.Error("shard close", "err", err)
-		return exitFailure
-	}
-	return exitOK
+	attrs = append(attrs, "partitions", f.Partitions)
+	return serveUntilDone(ctx, log, "shard", web, reg, stop, attrs)
 }
