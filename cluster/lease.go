@@ -9,7 +9,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -180,13 +179,7 @@ func (a *Agent) agRequestLease(id, hint string) (time.Duration, string, error) {
 		d, err := a.ctl.GrantLease(id, a.ml.LocalMember().Name)
 		return d, "", err
 	}
-	sources := a.agMapSources()
-	if lead := a.agLeaderMapAddr(); lead != "" {
-		hint = lead
-	}
-	if hint != "" {
-		sources = append([]string{hint}, slices.DeleteFunc(sources, func(s string) bool { return s == hint })...)
-	}
+	sources := a.agVotersLeaderFirst(hint)
 	if len(sources) == 0 {
 		return 0, "", errors.New("no live voter known")
 	}

@@ -253,10 +253,7 @@ func (a *Agent) Report(ctx context.Context, cmd Command) (uint64, error) {
 // first. done says the report was decided (accepted, or refused with err);
 // otherwise err is the last failure.
 func (a *Agent) agReportRemote(ctx context.Context, body []byte) (epoch uint64, done bool, err error) {
-	sources := a.agMapSources()
-	if lead := a.agLeaderMapAddr(); lead != "" {
-		sources = append([]string{lead}, slices.DeleteFunc(sources, func(s string) bool { return s == lead })...)
-	}
+	sources := a.agVotersLeaderFirst("")
 	if len(sources) == 0 {
 		return 0, false, errors.New("no live voter known")
 	}
@@ -270,6 +267,20 @@ func (a *Agent) agReportRemote(ctx context.Context, body []byte) (epoch uint64, 
 		}
 	}
 	return 0, false, err
+}
+
+// agVotersLeaderFirst returns the live voters' map addresses, the leader
+// (as this node's controller knows it, else hint, the last one that
+// answered as leader) first.
+func (a *Agent) agVotersLeaderFirst(hint string) []string {
+	sources := a.agMapSources()
+	if lead := a.agLeaderMapAddr(); lead != "" {
+		hint = lead
+	}
+	if hint != "" {
+		sources = append([]string{hint}, slices.DeleteFunc(sources, func(s string) bool { return s == hint })...)
+	}
+	return sources
 }
 
 // agReportVia posts the report to the voter at addr and, if that voter
