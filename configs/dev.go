@@ -23,6 +23,9 @@ type DevFile struct {
 	// MetricsAddr serves /metrics (every component, labelled by node) and
 	// /healthz. Empty means none.
 	MetricsAddr string `yaml:"metrics-addr"`
+	// Pprof also serves Go's runtime profiles (/debug/pprof/) on
+	// MetricsAddr, for finding where CPU and memory go.
+	Pprof bool `yaml:"pprof"`
 	// DataDir holds the shards' files, one subdirectory per shard, and is
 	// kept on exit. Empty means a new temporary directory removed on exit.
 	DataDir string `yaml:"data-dir"`
@@ -66,6 +69,7 @@ func LoadDevFile(path string) (DevFile, error) {
 func (f *DevFile) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&f.Addr, "addr", f.Addr, "`HOST:PORT` redis-cli and client libraries connect to")
 	fs.StringVar(&f.MetricsAddr, "metrics-addr", f.MetricsAddr, "`HOST:PORT` serving /metrics and /healthz of the whole cluster over HTTP (empty: none)")
+	fs.BoolVar(&f.Pprof, "pprof", f.Pprof, "also serve Go's profiles under /debug/pprof/ on metrics-addr")
 	fs.StringVar(&f.DataDir, "data-dir", f.DataDir, "`DIR` for the shards' files, kept on exit (empty: a temporary directory removed on exit)")
 	fs.IntVar(&f.Shards, "shards", f.Shards, "`COUNT` of shards")
 	fs.BoolVar(&f.Memory, "memory", f.Memory, "keep partitions in memory only")
@@ -80,6 +84,9 @@ func (f DevFile) Validate() error {
 	p := &problems{role: "dev"}
 	p.addr("addr", f.Addr, false)
 	p.addr("metrics-addr", f.MetricsAddr, true)
+	if f.Pprof && f.MetricsAddr == "" {
+		p.add("pprof", "true", "needs metrics-addr to serve the profiles on")
+	}
 	if f.Shards < 1 || f.Shards > MaxDevShards {
 		p.add("shards", strconv.Itoa(f.Shards), fmt.Sprintf("is out of range (1 to %d)", MaxDevShards))
 	}

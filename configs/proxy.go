@@ -42,6 +42,9 @@ type ProxyFile struct {
 	MaxClients int `yaml:"max-clients"`
 	// MetricsAddr serves /metrics and /healthz over HTTP. Empty means none.
 	MetricsAddr string `yaml:"metrics-addr"`
+	// Pprof also serves Go's runtime profiles (/debug/pprof/) on
+	// MetricsAddr, for finding where CPU and memory go.
+	Pprof bool `yaml:"pprof"`
 	// LogLevel is debug, info, warn or error.
 	LogLevel string `yaml:"log-level"`
 	// Limits bound what one client may send.
@@ -95,6 +98,7 @@ func (f *ProxyFile) RegisterFlags(fs *flag.FlagSet) {
 	fs.IntVar(&f.MaxPipeline, "max-pipeline", f.MaxPipeline, "`COUNT` of requests in flight on one shard connection")
 	fs.IntVar(&f.MaxClients, "max-clients", f.MaxClients, "`COUNT` of client connections allowed at once")
 	fs.StringVar(&f.MetricsAddr, "metrics-addr", f.MetricsAddr, "`HOST:PORT` serving /metrics and /healthz over HTTP (empty: none)")
+	fs.BoolVar(&f.Pprof, "pprof", f.Pprof, "also serve Go's profiles under /debug/pprof/ on metrics-addr")
 	fs.StringVar(&f.LogLevel, "log-level", f.LogLevel, "log `LEVEL`: debug, info, warn or error")
 	f.Limits.registerFlags(fs)
 	f.Gossip.registerFlags(fs)
@@ -147,6 +151,9 @@ func (f ProxyFile) Validate() error {
 	p.positive("max-pipeline", int64(f.MaxPipeline), strconv.Itoa(f.MaxPipeline))
 	p.positive("max-clients", int64(f.MaxClients), strconv.Itoa(f.MaxClients))
 	p.addr("metrics-addr", f.MetricsAddr, true)
+	if f.Pprof && f.MetricsAddr == "" {
+		p.add("pprof", "true", "needs metrics-addr to serve the profiles on")
+	}
 	p.logLevel(f.LogLevel)
 	f.Limits.validate(p)
 	f.Gossip.validate(p)

@@ -31,6 +31,9 @@ type ShardFile struct {
 	ExpiryInterval time.Duration `yaml:"expiry-interval"`
 	// MetricsAddr serves /metrics and /healthz over HTTP. Empty means none.
 	MetricsAddr string `yaml:"metrics-addr"`
+	// Pprof also serves Go's runtime profiles (/debug/pprof/) on
+	// MetricsAddr, for finding where CPU and memory go.
+	Pprof bool `yaml:"pprof"`
 	// LogLevel is debug, info, warn or error.
 	LogLevel string `yaml:"log-level"`
 	// Limits bound what one connection may send.
@@ -107,6 +110,7 @@ func (f *ShardFile) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&f.Sync, "sync", f.Sync, "fsync `POLICY` of partition files: always, everysec or no")
 	fs.DurationVar(&f.ExpiryInterval, "expiry-interval", f.ExpiryInterval, "`DURATION` between active expiry runs, e.g. 100ms")
 	fs.StringVar(&f.MetricsAddr, "metrics-addr", f.MetricsAddr, "`HOST:PORT` serving /metrics and /healthz over HTTP (empty: none)")
+	fs.BoolVar(&f.Pprof, "pprof", f.Pprof, "also serve Go's profiles under /debug/pprof/ on metrics-addr")
 	fs.StringVar(&f.LogLevel, "log-level", f.LogLevel, "log `LEVEL`: debug, info, warn or error")
 	f.Limits.registerFlags(fs)
 	f.Gossip.registerFlags(fs)
@@ -140,6 +144,9 @@ func (f ShardFile) Validate() error {
 		p.add("expiry-interval", f.ExpiryInterval.String(), "must be positive")
 	}
 	p.addr("metrics-addr", f.MetricsAddr, true)
+	if f.Pprof && f.MetricsAddr == "" {
+		p.add("pprof", "true", "needs metrics-addr to serve the profiles on")
+	}
 	p.logLevel(f.LogLevel)
 	f.Limits.validate(p)
 	f.Gossip.validate(p)

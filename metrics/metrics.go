@@ -7,6 +7,7 @@ package metrics
 
 import (
 	"net/http"
+	"net/http/pprof"
 	"strconv"
 	"sync"
 	"time"
@@ -28,13 +29,23 @@ func NewRegistry() *prometheus.Registry {
 	return reg
 }
 
-// Handler serves /metrics from g and answers /healthz with 200 OK.
-func Handler(g prometheus.Gatherer) http.Handler {
+// Handler serves /metrics from g and answers /healthz with 200 OK. With
+// profiling it also serves Go's profiles under /debug/pprof/; that is opt-in
+// because a profile costs CPU while it runs and shows the process's
+// internals to whoever can reach the address.
+func Handler(g prometheus.Gatherer, profiling bool) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(g, promhttp.HandlerOpts{}))
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = w.Write([]byte("ok\n"))
 	})
+	if profiling {
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	}
 	return mux
 }
 

@@ -1,6 +1,9 @@
 package metrics
 
 import (
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -41,5 +44,33 @@ shardis_shard_replication_oldest_unacked_seconds{follower="f2"} 1.5
 	}
 	if problems, err := testutil.GatherAndLint(reg); err != nil || len(problems) > 0 {
 		t.Fatalf("lint: %v %+v", err, problems)
+	}
+}
+
+// TestHandlerProfilingIsOptIn checks /debug/pprof/ is served only when asked
+// for, next to /metrics and /healthz.
+func TestHandlerProfilingIsOptIn(t *testing.T) {
+	for _, profiling := range []bool{false, true} {
+		srv := httptest.NewServer(Handler(NewRegistry(), profiling))
+		get := func(path string) int {
+			res, err := http.Get(srv.URL + path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, _ = io.Copy(io.Discard, res.Body)
+			res.Body.Close()
+			return res.StatusCode
+		}
+		for path, want := range map[string]int{
+			"/metrics":                  200,
+			"/healthz":                  200,
+			"/debug/pprof/":             map[bool]int{false: 404, true: 200}[profiling],
+			"/debug/pprof/heap?debug=1": map[bool]int{false: 404, true: 200}[profiling],
+		} {
+			if got := get(path); got != want {
+				t.Errorf("profiling %v: GET %s = %d, want %d", profiling, path, got, want)
+			}
+		}
+		srv.Close()
 	}
 }

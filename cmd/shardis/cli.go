@@ -224,23 +224,25 @@ func suggestAddr(addr string) string {
 
 // httpServer serves /metrics and /healthz of one process.
 type httpServer struct {
-	srv  *http.Server
-	ln   net.Listener
-	done chan struct{}
+	// profiling adds /debug/pprof/ (the role's --pprof).
+	profiling bool
+	srv       *http.Server
+	ln        net.Listener
+	done      chan struct{}
 }
 
 // listenHTTP binds addr now (so a taken port fails before anything starts);
 // serve starts answering.
-func listenHTTP(addr string) (*httpServer, error) {
+func listenHTTP(addr string, profiling bool) (*httpServer, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, err
 	}
-	return &httpServer{ln: ln, done: make(chan struct{})}, nil
+	return &httpServer{profiling: profiling, ln: ln, done: make(chan struct{})}, nil
 }
 
 func (h *httpServer) serve(g prometheus.Gatherer, log *slog.Logger) {
-	h.srv = &http.Server{Handler: metrics.Handler(g), ReadHeaderTimeout: 10 * time.Second}
+	h.srv = &http.Server{Handler: metrics.Handler(g, h.profiling), ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		defer close(h.done)
 		if err := h.srv.Serve(h.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {

@@ -107,7 +107,7 @@ func runDev(ctx context.Context, f configs.DevFile, stdout, stderr io.Writer) in
 	}
 	_ = ln.Close()
 	if f.MetricsAddr != "" {
-		if d.web, err = listenHTTP(f.MetricsAddr); err != nil {
+		if d.web, err = listenHTTP(f.MetricsAddr, f.Pprof); err != nil {
 			return fail("%s", listenError("metrics", f.MetricsAddr, "metrics-addr", err))
 		}
 	}

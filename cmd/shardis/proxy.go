@@ -42,7 +42,7 @@ func runProxy(ctx context.Context, f configs.ProxyFile, stderr io.Writer) int {
 	var web *httpServer
 	if f.MetricsAddr != "" {
 		var err error
-		if web, err = listenHTTP(f.MetricsAddr); err != nil {
+		if web, err = listenHTTP(f.MetricsAddr, f.Pprof); err != nil {
 			return roleFailed(stderr, "proxy", "%s", listenError("metrics", f.MetricsAddr, "metrics-addr", err))
 		}
 		defer web.close()

@@ -53,7 +53,7 @@ func runShard(ctx context.Context, f configs.ShardFile, stderr io.Writer) int {
 	var web *httpServer
 	if f.MetricsAddr != "" && ctl == nil {
 		var err error
-		if web, err = listenHTTP(f.MetricsAddr); err != nil {
+		if web, err = listenHTTP(f.MetricsAddr, f.Pprof); err != nil {
 			return roleFailed(stderr, "shard", "%s", listenError("metrics", f.MetricsAddr, "metrics-addr", err))
 		}
 		defer web.close()
@@ -68,7 +68,7 @@ func runShard(ctx context.Context, f configs.ShardFile, stderr io.Writer) int {
 			ctl.Logger = log.With("node", f.ID, "component", "controller")
 			acfg.Controller = ctl
 			acfg.MapAddr = f.MetricsAddr
-			acfg.AdminHandler = metrics.Handler(reg)
+			acfg.AdminHandler = metrics.Handler(reg, f.Pprof)
 		}
 		n, err := node.StartShard(cfg, acfg)
 		if err != nil {
