@@ -229,5 +229,6 @@ func (f ShardFile) ToShardConfig() shard.Config {
 		MinInSync:      f.MinInSync,
 		CommitLevel:    shard.CommitLevel(f.CommitLevel),
 		ReplAckTimeout: f.ReplAckTimeout,
+		Standalone:     !f.Member(),
 	}
 }

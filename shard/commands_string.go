@@ -88,6 +88,15 @@ func (s *Server) doSet(a setArgs, now int64) (setResult, error) {
 		}
 	}
 	var res setResult
+	if a.flags&(optNX|optXX|optGet|optKeepTTL) == 0 && (a.expire == nil || when > now) {
+		// A plain SET needs nothing of the old record: it saves a
+		// lookup, a third of the cost of the command in the store.
+		err := s.update(s.pid(a.key), true, now, func(t *txn) error {
+			return t.put(a.key, typeString, when, string(a.val))
+		})
+		res.didSet = true
+		return res, err
+	}
 	err := s.update(s.pid(a.key), true, now, func(t *txn) error {
 		r, ok := t.get(a.key)
 		if a.flags&optGet != 0 && ok && r.typ != typeString {

@@ -69,6 +69,12 @@ type Config struct {
 	// CommitLevel says when a master answers a write once roles are
 	// applied: CommitAll (default) or CommitMaster.
 	CommitLevel CommitLevel
+	// Standalone says no other shard ever holds copies of this shard's
+	// partitions (a static cluster map with one copy of each): the shard
+	// then keeps no effect log, which would only hold every recent write a
+	// second time. Once roles are applied they say which partitions have
+	// copies, and Standalone no longer matters.
+	Standalone bool
 	// RequireLease makes the shard serve the partitions it masters only
 	// while it holds a master lease from the controller (ExtendLease);
 	// without one it answers NOLEASE. A master cut off from the controller

@@ -213,6 +213,33 @@ func (s *Server) replLogBytes() int {
 	return max(replLogMinBytes, replLogBudget/s.cfg.Partitions)
 }
 
+// keepsLog reports whether p logs its effects: when it is a follower (it
+// may be promoted, and its followers then continue from its log) or may
+// have followers. A partition with no other copy would only hold its
+// recent writes a second time; a copy added later catches up from a
+// snapshot. Caller holds p.mu.
+func (s *Server) keepsLog(p *partition) bool {
+	if p.follower {
+		return true
+	}
+	t := s.roles.table.Load()
+	if t == nil {
+		return !s.cfg.Standalone
+	}
+	r := &t.roles[p.id]
+	for _, id := range r.InSync {
+		if id != r.Master {
+			return true
+		}
+	}
+	for _, id := range r.Replicas {
+		if id != r.Master {
+			return true
+		}
+	}
+	return false
+}
+
 // effectLog is a bounded FIFO of a partition's latest effects, consecutive
 // in seq and ending at the partition's seq. It grows only as effects come,
 // so idle partitions cost nothing.
@@ -312,7 +339,11 @@ func (s *Server) commit(p *partition, t *txn, fn func(t *txn) error) error {
 	if seq != 0 {
 		prev := p.hash
 		p.seq, p.hash = seq, hash
-		p.log.push(Effect{Partition: p.id, Seq: seq, Ops: t.ops}, t.now, hash, prev, s.replLogSize(), s.replLogBytes())
+		if s.keepsLog(p) {
+			p.log.push(Effect{Partition: p.id, Seq: seq, Ops: t.ops}, t.now, hash, prev, s.replLogSize(), s.replLogBytes())
+		} else if p.log.len() > 0 {
+			p.log.reset() // the log must end at p.seq
+		}
 		p.wake()
 	}
 	return nil

@@ -733,3 +733,55 @@ func mustSeqB(b *testing.B, s *Server, p int) uint64 {
 	}
 	return seq
 }
+
+// TestEffectLogOnlyWithCopies checks a partition logs its effects only
+// while another copy may fetch them: never on a standalone shard, and once
+// roles are applied only for partitions the map gives other copies.
+func TestEffectLogOnlyWithCopies(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.Standalone = true
+	cfg.CommitLevel = CommitMaster // no follower runs here to acknowledge
+	cfg.MinInSync = 1
+	s := startServer(t, cfg, nil)
+	c := &sinkConn{}
+	p := s.pid([]byte("k"))
+	logged := func() int {
+		part := s.parts[p].Load()
+		part.mu.Lock()
+		defer part.mu.Unlock()
+		return part.log.len()
+	}
+	for i := range 5 {
+		run(s, c, "SET", "k", strconv.Itoa(i))
+	}
+	if n := logged(); n != 0 {
+		t.Fatalf("standalone shard logged %d effects", n)
+	}
+	if _, ok := s.EffectsSince(p, 2, 0); ok {
+		t.Fatal("a standalone shard offered effects it did not log")
+	}
+	if _, ok := s.EffectsSince(p, 5, 0); !ok {
+		t.Fatal("a reader at the partition's seq is up to date")
+	}
+
+	roles := make([]PartRole, cfg.Partitions)
+	apply := func(epoch uint64, copies ...string) {
+		for q := range roles {
+			roles[q] = PartRole{Epoch: epoch, Master: cfg.ID, MasterAddr: s.Addr(), InSync: append([]string{cfg.ID}, copies...)}
+		}
+		if err := s.ApplyRoles(epoch, roles); err != nil {
+			t.Fatal(err)
+		}
+	}
+	apply(1, "other")
+	run(s, c, "SET", "k", "a")
+	run(s, c, "SET", "k", "b")
+	if es, ok := s.EffectsSince(p, 6, 0); !ok || len(es) != 1 || es[0].Seq != 7 {
+		t.Fatalf("with a copy in the map: EffectsSince(6) = %d effects, %v", len(es), ok)
+	}
+	apply(2)
+	run(s, c, "SET", "k", "c")
+	if n := logged(); n != 0 {
+		t.Fatalf("with no other copy in the map the log holds %d effects", n)
+	}
+}

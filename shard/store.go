@@ -70,7 +70,7 @@ type partition struct {
 	seq      uint64        // sequence number of the last committed effect
 	hash     uint64        // history hash at seq (see historyChain)
 	follower bool          // effects come from a master: no local expiry
-	log      effectLog     // recent effects, for followers catching up
+	log      effectLog     // recent effects, for followers catching up (see keepsLog)
 	waiters  chan struct{} // closed at the next seq change; nil if none
 
 	expiring atomic.Int64 // exps.Len(), readable without mu
