@@ -100,7 +100,7 @@ func (s *Server) handle(rc redcon.Conn, cmd redcon.Command) {
 			if w := redcon.BaseWriter(rc); g.table != nil && w != nil {
 				// Replies leave only once their copies hold what the
 				// command did; the whole pipeline waits together.
-				c.hold(&g, len(w.Buffer()))
+				c.hold(&g, bufferLen(w))
 			} else {
 				s.awaitReplicas(c, &g)
 			}
@@ -115,7 +115,7 @@ func (s *Server) handle(rc redcon.Conn, cmd redcon.Command) {
 // rather than all kept in memory at once.
 func (s *Server) endOfCommand(c *conn, rc redcon.Conn) {
 	w := redcon.BaseWriter(rc)
-	big := w != nil && len(w.Buffer()) >= flushAt
+	big := w != nil && bufferLen(w) >= flushAt
 	if len(rc.PeekPipeline()) == 0 || big {
 		s.release(c)
 	}

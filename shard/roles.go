@@ -567,7 +567,7 @@ func (s *Server) gate(c *conn, e *command, args [][]byte, g *roleGate) bool {
 			g.before = append(g.before, readMark)
 		}
 		if w := redcon.BaseWriter(c.Conn); w != nil {
-			g.mark = len(w.Buffer())
+			g.mark = bufferLen(w)
 		}
 		return true
 	}
@@ -586,7 +586,7 @@ func (s *Server) gate(c *conn, e *command, args [][]byte, g *roleGate) bool {
 		g.before = append(g.before, seq)
 	}
 	if w := redcon.BaseWriter(c.Conn); w != nil {
-		g.mark = len(w.Buffer())
+		g.mark = bufferLen(w)
 	}
 	return true
 }
