@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -289,6 +290,7 @@ func (c *backendConn) writeLoop(conn net.Conn, breakConn func(), broken <-chan s
 		case <-c.quit:
 			return true
 		}
+		yielded := false
 		for {
 			// pending has room for MaxPipeline requests: a full pending
 			// queue is the back-pressure that stops us writing more. What
@@ -320,6 +322,20 @@ func (c *backendConn) writeLoop(conn net.Conn, breakConn func(), broken <-chan s
 			case r = <-c.in:
 				continue
 			default:
+			}
+			if !yielded {
+				// Let the clients that are ready to run queue their
+				// requests before this batch is written: one write
+				// then carries many of them. Without this, the writer
+				// (woken by the first request) runs before the other
+				// clients and writes one request per syscall.
+				yielded = true
+				runtime.Gosched()
+				select {
+				case r = <-c.in:
+					continue
+				default:
+				}
 			}
 			break
 		}
