@@ -25,7 +25,13 @@ type request struct {
 	reply []byte
 	err   error
 	done  chan struct{} // closed once reply or err is set
+	// small holds a short reply (most are: OK, integers, values of a
+	// hundred bytes or so) without an allocation of its own.
+	small [smallReply]byte
 }
+
+// smallReply is the longest reply a request holds inline.
+const smallReply = 128
 
 func newRequest(cmd []byte) *request {
 	return &request{cmd: cmd, done: make(chan struct{})}
@@ -33,6 +39,9 @@ func newRequest(cmd []byte) *request {
 
 func (r *request) finish(reply []byte, err error) {
 	if err == nil {
+		if r.reply == nil && len(reply) <= smallReply {
+			r.reply = r.small[:0]
+		}
 		r.reply = append(r.reply[:0], reply...)
 	}
 	r.err = err

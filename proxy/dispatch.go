@@ -28,8 +28,16 @@ type reply struct {
 	// reroute, when set, answers request i again after a shard refused it
 	// with NOTMASTER (the map it was routed by is out of date). rt is the
 	// map the requests were routed by.
-	reroute func(i int, rt *routing) []byte
+	reroute func(r *reply, i int, rt *routing) []byte
 	rt      *routing
+
+	// A command forwarded whole (the common case) keeps its request, its
+	// partition and its encoding here rather than in allocations of
+	// their own.
+	one  [1]*request
+	req  request
+	part int
+	raw  []byte
 }
 
 // window bounds how many commands of one client are in flight at once, so a
@@ -217,21 +225,28 @@ func (p *Proxy) forward(cmd *resp.Command, args [][]byte, raw []byte) *reply {
 	if len(raw) == 0 || raw[0] != '*' {
 		raw = resp.AppendCommand(nil, args...)
 	}
-	q := newRequest(raw)
+	r := &reply{rt: rt, reroute: rerouteForwarded, part: part, raw: raw}
+	q := &r.req
+	q.cmd, q.done = raw, make(chan struct{})
 	bc.send(q)
-	return &reply{reqs: []*request{q}, rt: rt, reroute: func(_ int, rt *routing) []byte {
-		bc := rt.connFor(part)
-		if bc == nil {
-			return resp.AppendError(nil, noMaster(part))
-		}
-		q := newRequest(raw)
-		bc.send(q)
-		q.wait()
-		if q.err != nil {
-			return resp.AppendError(nil, backendError(q.err))
-		}
-		return q.reply
-	}}
+	r.one[0] = q
+	r.reqs = r.one[:]
+	return r
+}
+
+// rerouteForwarded sends a forwarded command again by rt.
+func rerouteForwarded(r *reply, _ int, rt *routing) []byte {
+	bc := rt.connFor(r.part)
+	if bc == nil {
+		return resp.AppendError(nil, noMaster(r.part))
+	}
+	q := newRequest(r.raw)
+	bc.send(q)
+	q.wait()
+	if q.err != nil {
+		return resp.AppendError(nil, backendError(q.err))
+	}
+	return q.reply
 }
 
 // connFor returns the connection for partition part on its master, or nil
@@ -281,7 +296,7 @@ func (p *Proxy) splitKeys(args [][]byte, stride int, merge func(g *keyGroups, re
 	}
 	return &reply{reqs: reqs, rt: rt, finish: func(reqs []*request, proto int, dst []byte) []byte {
 		return merge(g, reqs, proto, dst)
-	}, reroute: func(gi int, _ *routing) []byte {
+	}, reroute: func(_ *reply, gi int, _ *routing) []byte {
 		// Split the refused group again by the new map: the merged answer
 		// has the shape a single group's reply has (array, count or OK).
 		return p.answer(p.splitKeys(g.args[gi], stride, merge), nil)
@@ -411,7 +426,7 @@ func (p *Proxy) rerouteMoved(r *reply) {
 			rt = next
 			p.metrics.Rerouted.Inc()
 			q.err = nil
-			q.reply = append(q.reply[:0], r.reroute(i, rt)...)
+			q.reply = append(q.reply[:0], r.reroute(r, i, rt)...)
 		}
 	}
 }
