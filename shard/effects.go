@@ -344,13 +344,20 @@ func (s *Server) commit(p *partition, t *txn, fn func(t *txn) error) error {
 		} else if p.log.len() > 0 {
 			p.log.reset() // the log must end at p.seq
 		}
-		p.wake()
+		s.seqMoved(p)
 	}
 	return nil
 }
 
 func newExpIndex() *btree.BTreeG[expEntry] {
 	return btree.NewBTreeGOptions(expLess, btree.Options{NoLocks: true})
+}
+
+// seqMoved wakes those waiting for p's next seq, and the FETCHes waiting
+// for any. Caller holds p.mu.
+func (s *Server) seqMoved(p *partition) {
+	p.wake()
+	s.repl.moved.notify()
 }
 
 // wake closes the channel of those waiting for the next seq. Caller holds p.mu.
@@ -684,7 +691,7 @@ func (s *Server) ApplyEffects(pid int, effects []Effect) (uint64, error) {
 			p.log.push(Effect{Partition: pid, Seq: p.seq, Ops: batch[i].Ops}, t.now, p.hash, prev, s.replLogSize(), s.replLogBytes())
 		}
 	}
-	p.wake()
+	s.seqMoved(p)
 	return p.seq, batchErr
 }
 

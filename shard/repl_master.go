@@ -5,7 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"reflect"
+	"runtime"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -94,6 +94,11 @@ type replState struct {
 	rotate atomic.Uint32
 	// waiting counts FETCH handlers waiting for effects.
 	waiting atomic.Int64
+	// moved wakes the waiting FETCH handlers whenever any partition's
+	// seq moves: one channel for the shard instead of one per partition
+	// and FETCH, which cost a reflect.Select over every partition a
+	// follower fetched, each time, and most of a replicated write's CPU.
+	moved seqNotifier
 	// snapshots counts the snapshots Follow loops loaded.
 	snapshots atomic.Uint64
 }
@@ -150,6 +155,46 @@ func (s *Server) Acked(p int, follower string) uint64 {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	return a.acked[follower]
+}
+
+// seqNotifier is a broadcast of "some seq moved" to whoever waits.
+type seqNotifier struct {
+	mu sync.Mutex
+	ch chan struct{} // closed at the next notify; nil while nobody waits
+}
+
+// wait returns a channel closed at the next notify. Subscribe before
+// looking at the seqs, so that a move in between is not missed.
+func (n *seqNotifier) wait() <-chan struct{} {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.ch == nil {
+		n.ch = make(chan struct{})
+	}
+	return n.ch
+}
+
+func (n *seqNotifier) notify() {
+	n.mu.Lock()
+	if n.ch != nil {
+		close(n.ch)
+		n.ch = nil
+	}
+	n.mu.Unlock()
+}
+
+// ackedByAll reports whether every one of followers acknowledged seq of
+// partition p (p must be valid).
+func (s *Server) ackedByAll(p int, seq uint64, followers []string) bool {
+	a := &s.repl.acks[p]
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for _, f := range followers {
+		if a.acked[f] < seq {
+			return false
+		}
+	}
+	return true
 }
 
 // ForgetFollower drops what partition p knows of follower, so a follower
@@ -306,11 +351,9 @@ const noLeaseFetchPause = 50 * time.Millisecond
 // fetch answers a FETCH as soon as some partition of req has something
 // for the follower, or with *0 after wait or when the shard closes.
 func (s *Server) fetch(c *conn, req []fetchPos, wait time.Duration) {
-	var (
-		timer *time.Timer
-		cases []reflect.SelectCase
-	)
+	var timer *time.Timer
 	for {
+		moved := s.repl.moved.wait()
 		if s.writeFetchReply(c, req) {
 			return
 		}
@@ -321,27 +364,22 @@ func (s *Server) fetch(c *conn, req []fetchPos, wait time.Duration) {
 		if timer == nil {
 			timer = time.NewTimer(wait)
 			defer timer.Stop()
-			cases = make([]reflect.SelectCase, 2, 2+len(req))
-			cases[0] = reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(s.replCtx.Done())}
-			cases[1] = reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(timer.C)}
-		}
-		// Subscribing after looking is race-free: SeqChanged is ready at
-		// once when the seq moved in between.
-		cases = cases[:2]
-		for _, r := range req {
-			ch, err := s.SeqChanged(r.p, r.after)
-			if finish(c, err) {
-				return
-			}
-			cases = append(cases, reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(ch)})
 		}
 		s.repl.waiting.Add(1)
-		chosen, _, _ := reflect.Select(cases)
-		s.repl.waiting.Add(-1)
-		if chosen < 2 { // closing, or the wait is over
-			c.WriteArray(0)
-			return
+		select {
+		case <-moved:
+			s.repl.waiting.Add(-1)
+			// Let the other writes that are ready to run commit first:
+			// the reply then carries them all, and the follower applies
+			// and acknowledges them in one round trip instead of one each.
+			runtime.Gosched()
+			continue
+		case <-timer.C:
+		case <-s.replCtx.Done():
 		}
+		s.repl.waiting.Add(-1)
+		c.WriteArray(0) // closing, or the wait is over
+		return
 	}
 }
 

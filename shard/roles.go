@@ -616,6 +616,9 @@ func (s *Server) replicated(g *roleGate) (int, bool) {
 		if err != nil || seq == g.before[i] {
 			continue
 		}
+		if others, _, ok := s.copiesToWaitFor(p, g.read); ok && s.ackedByAll(p, seq, others) {
+			continue // the common case: nothing to wait for
+		}
 		if ctx == nil {
 			ctx, cancel = context.WithTimeout(s.replCtx, s.cfg.ReplAckTimeout)
 			defer cancel()
@@ -637,29 +640,9 @@ func (s *Server) replicated(g *roleGate) (int, bool) {
 func (s *Server) copiesHold(ctx context.Context, p int, seq uint64, read bool) bool {
 	for {
 		changed := s.rolesChanged()
-		// Joining copies before the table: see ApplyRoles. A read waits
-		// only for the in-sync copies, the ones a failover promotes from:
-		// a joining copy gets what the read saw before it may join them.
-		var joining []string
-		if !read {
-			joining = s.joining(p)
-		}
-		t := s.roles.table.Load()
-		if !t.master[p] {
-			return false // the partition changed hands while the command ran
-		}
-		role := t.roles[p]
-		if len(role.InSync) < s.cfg.MinInSync && !read {
-			// The in-sync set shrank below the minimum while the write
-			// waited: acknowledging it now would rest it on too few
-			// copies, so its outcome is left unknown.
+		others, epoch, ok := s.copiesToWaitFor(p, read)
+		if !ok {
 			return false
-		}
-		others := make([]string, 0, len(role.InSync)+len(joining))
-		for _, f := range slices.Concat(role.InSync, joining) {
-			if f != s.cfg.ID && !slices.Contains(others, f) {
-				others = append(others, f)
-			}
 		}
 		if len(others) == 0 {
 			return true
@@ -674,6 +657,7 @@ func (s *Server) copiesHold(ctx context.Context, p int, seq uint64, read bool) b
 		if s.replCtx.Err() != nil {
 			return false // the shard is closing: its followers did nothing wrong
 		}
+		joining := s.joining(p)
 		for _, f := range others {
 			if s.Acked(p, f) >= seq {
 				continue
@@ -682,12 +666,46 @@ func (s *Server) copiesHold(ctx context.Context, p int, seq uint64, read bool) b
 				s.stopJoining(p, f)
 			}
 			if s.cfg.OnLagging != nil {
-				s.cfg.OnLagging(p, f, role.Epoch)
+				s.cfg.OnLagging(p, f, epoch)
 			}
 		}
 		s.log.Warn("not acknowledged by every in-sync follower in time", "shard", s.cfg.ID, "partition", p, "seq", seq, "read", read)
 		return false
 	}
+}
+
+// copiesToWaitFor returns the copies of p other than this shard that must
+// hold a command's effects (for a read, what it saw) before its reply goes
+// out: the in-sync ones and, for a write, the joining ones. It reports
+// false when the partition changed hands while the command ran or, for a
+// write, when the in-sync set shrank below MinInSync: acknowledging the
+// write then would rest it on too few copies, so its outcome is left
+// unknown.
+func (s *Server) copiesToWaitFor(p int, read bool) ([]string, uint64, bool) {
+	// Joining copies before the table: see ApplyRoles. A read waits only
+	// for the in-sync copies, the ones a failover promotes from: a
+	// joining copy gets what the read saw before it may join them.
+	var joining []string
+	if !read {
+		joining = s.joining(p)
+	}
+	t := s.roles.table.Load()
+	if !t.master[p] {
+		return nil, 0, false
+	}
+	role := &t.roles[p]
+	if len(role.InSync) < s.cfg.MinInSync && !read {
+		return nil, 0, false
+	}
+	var others []string
+	for _, list := range [2][]string{role.InSync, joining} {
+		for _, f := range list {
+			if f != s.cfg.ID && !slices.Contains(others, f) {
+				others = append(others, f)
+			}
+		}
+	}
+	return others, role.Epoch, true
 }
 
 // heldReply is a reply written before the copies acknowledged what its

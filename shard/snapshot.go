@@ -275,7 +275,7 @@ func (s *Server) LoadSnapshot(pid int, r io.Reader) (uint64, error) {
 	p.expiring.Store(int64(p.exps.Len()))
 	p.seq, p.hash, p.follower = seq, hash, true
 	p.log.reset()
-	p.wake()
+	s.seqMoved(p)
 	return seq, nil
 }
 
