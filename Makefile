@@ -9,7 +9,7 @@ STATICCHECK_VERSION := v0.8.2
 GOBIN     := $(shell $(GO) env GOPATH)/bin
 RUN_ARGS  ?=
 
-.PHONY: all build run test test-short bench bench-smoke chaos deps lint vet fmt-check staticcheck fuzz clean
+.PHONY: all build run test test-short bench bench-smoke bench-quick chaos deps lint vet fmt-check staticcheck fuzz clean
 
 all: build
 
@@ -38,10 +38,12 @@ staticcheck:
 lint: fmt-check vet staticcheck
 
 ## test: everything CI runs. Race detector on; fuzz targets run their seed
-## corpus; every Go benchmark runs once so none can rot.
+## corpus; every Go benchmark runs once so none can rot; the side-by-side
+## benchmark runs one short round (its table goes to a temporary file).
 test: deps lint
 	$(GO) test -race -count=1 -timeout 15m ./...
 	$(MAKE) bench-smoke
+	$(MAKE) bench-quick
 
 ## bench: Shardis (RF 1 and 3) against redis-server and twemproxy under
 ## redis-benchmark; writes bench/results.md. BENCH_QUICK=1 for a smoke run.
@@ -50,6 +52,12 @@ bench: build
 
 bench-smoke:
 	$(GO) test -run='^$$' -bench=. -benchtime=1x ./...
+
+bench-quick: build
+	@out=$$(mktemp); log=$$(mktemp); \
+	if BENCH_QUICK=1 BENCH_ROUNDS=1 BENCH_OUT=$$out bench/run >/dev/null 2>$$log; then \
+		echo "bench-quick: the side-by-side benchmark's smoke run passed"; rm -f $$out $$log; \
+	else cat $$log; rm -f $$out $$log; exit 1; fi
 
 ## chaos: the chaos test for longer (CHAOS_DURATION): 5 shard processes and
 ## 2 proxies under load while shards are killed with kill -9 and restarted;
