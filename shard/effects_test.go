@@ -785,3 +785,42 @@ func TestEffectLogOnlyWithCopies(t *testing.T) {
 		t.Fatalf("with no other copy in the map the log holds %d effects", n)
 	}
 }
+
+// BenchmarkApplyEffects measures a follower applying a master's effects,
+// in batches of 1 and 16 effects per partition (what one fetch carries).
+// ns/op is per effect.
+func BenchmarkApplyEffects(b *testing.B) {
+	for _, batch := range []int{1, 16} {
+		b.Run(fmt.Sprintf("batch=%d", batch), func(b *testing.B) {
+			m := newTestServer(b, testConfig(b), nil)
+			fcfg := testConfig(b)
+			fcfg.ID = "f"
+			f := newTestServer(b, fcfg, nil)
+			nc := &nullConn{}
+			p := m.pid([]byte("k"))
+			key := func(i int) []byte { return []byte(keyIn(m, p, i%1024)) }
+			val := []byte("a value of about a hundred bytes, as redis-benchmark -d 100 writes ............")
+			// The master's effects, made once and applied over and over
+			// with fresh seqs.
+			for i := range batch {
+				dispatch(m, nc, [][]byte{[]byte("SET"), key(i), val})
+			}
+			effects, ok := m.EffectsSince(p, 0, 0)
+			if !ok || len(effects) != batch {
+				b.Fatalf("%d effects logged, want %d", len(effects), batch)
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			seq := uint64(0)
+			for i := 0; i < b.N; i += batch {
+				for j := range effects {
+					seq++
+					effects[j].Seq = seq
+				}
+				if _, err := f.ApplyEffects(p, effects); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

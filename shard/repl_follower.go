@@ -141,24 +141,42 @@ func (f *follower) session(ctx context.Context) (progressed bool, err error) {
 	bw := bufio.NewWriterSize(nc, 4096)
 	wait := s.cfg.ReplFetchMaxWait
 	want := make(map[int]bool, len(f.parts))
-	args := make([][]byte, 3, 3+2*len(f.parts))
-	args[0] = []byte("SHARDIS.FETCH")
-	args[1] = []byte(s.cfg.ID)
-	args[2] = strconv.AppendInt(nil, wait.Milliseconds(), 10)
 	for _, p := range f.parts {
 		want[p] = true
-		args = append(args, strconv.AppendInt(nil, int64(p), 10), nil)
 	}
+	fetch := [][]byte{[]byte("SHARDIS.FETCH"), []byte("SHARDIS.FETCHMORE")}
+	args := make([][]byte, 3, 3+2*len(f.parts))
+	args[1] = []byte(s.cfg.ID)
+	args[2] = strconv.AppendInt(nil, wait.Milliseconds(), 10)
+	partArg := make([][]byte, len(f.parts))
+	sent := make([]fetchSent, len(f.parts)) // positions the master has
+	var lastFull time.Time
 	var out []byte
 	for {
+		// A FETCH names every partition; between two, a FETCHMORE names
+		// those whose position moved (see SHARDIS.FETCHMORE).
+		full := time.Since(lastFull) >= fullFetchEvery
+		args = args[:3]
+		args[0] = fetch[1]
+		if full {
+			args[0], lastFull = fetch[0], time.Now()
+		}
 		for i, p := range f.parts {
 			seq, hash, err := s.position(p)
 			if err != nil {
 				return progressed, err
 			}
-			pos := strconv.AppendUint(args[4+2*i][:0], seq, 10)
+			now := fetchSent{seq, hash}
+			if !full && sent[i] == now {
+				continue
+			}
+			sent[i] = now
+			if partArg[i] == nil {
+				partArg[i] = strconv.AppendInt(nil, int64(p), 10)
+			}
+			pos := strconv.AppendUint(nil, seq, 10)
 			pos = append(pos, '/')
-			args[4+2*i] = strconv.AppendUint(pos, hash, 10)
+			args = append(args, partArg[i], strconv.AppendUint(pos, hash, 10))
 		}
 		out = resp.AppendCommand(out[:0], args...)
 		v, err := f.roundTrip(nc, bw, rr, out, time.Now().Add(wait+followReplyTimeout))
@@ -190,6 +208,16 @@ func (f *follower) session(ctx context.Context) (progressed bool, err error) {
 		}
 	}
 }
+
+// fetchSent is a partition position a follower sent its master.
+type fetchSent struct{ seq, hash uint64 }
+
+// fullFetchEvery is how often a follower names all its partitions to its
+// master (SHARDIS.FETCH) rather than only those whose position moved
+// (SHARDIS.FETCHMORE): a master that forgot an acknowledgement (the map
+// took the follower off a partition and gave it back) hears it again
+// within this time.
+const fullFetchEvery = time.Second
 
 // roundTrip sends one command and reads its reply, which aliases rr's
 // buffer until the next read.

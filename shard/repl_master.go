@@ -51,10 +51,32 @@ import (
 //	    "-ERR invalid follower id"; a partition already followed by
 //	    maxFollowers other ids "-ERR too many followers of partition p".
 //
+//	SHARDIS.FETCHMORE follower-id wait-ms [p1 after1 …]
+//	    FETCH again on the same connection, naming only the partitions
+//	    whose position moved since the connection's last FETCH or
+//	    FETCHMORE: the others keep theirs. It answers as FETCH does for
+//	    every partition of the connection's last FETCH. With no FETCH
+//	    before it on the connection, or a different follower id, it
+//	    answers "-ERR FETCHMORE without a FETCH"; a partition the FETCH
+//	    did not name "-ERR partition p is not in this connection's FETCH".
+//	    A follower sends FETCH now and then (see fullFetchEvery) and
+//	    FETCHMORE between: a FETCH names every partition it follows, and
+//	    parsing and acknowledging all of them on every round was most of
+//	    a replicated write's cost.
+//
 // A waiting FETCH blocks only its own connection (one per follower); it
 // ends at once when the master closes.
 var replStreamCommands = []command{
 	{name: "shardis.fetch", fn: cmdFetch, arity: -5},
+	{name: "shardis.fetchmore", fn: cmdFetchMore, arity: -3},
+}
+
+// fetchSession is what a connection's last FETCH asked for, which a
+// FETCHMORE updates.
+type fetchSession struct {
+	follower string
+	req      []fetchPos
+	index    map[int]int // partition → its entry in req
 }
 
 // Defaults for zero replication Config fields.
@@ -280,34 +302,82 @@ func cmdFetch(s *Server, c *conn, args [][]byte, now int64) {
 	if !ok {
 		return
 	}
-	req := make([]fetchPos, 0, (len(args)-3)/2)
-	seen := make([]uint64, (s.cfg.Partitions+63)/64)
+	c.fetch = nil
+	sess := &fetchSession{follower: string(follower), req: make([]fetchPos, 0, (len(args)-3)/2), index: map[int]int{}}
 	for i := 3; i < len(args); i += 2 {
-		p, ok := s.parsePartition(c, args[i])
+		r, ok := s.parseFetchPos(c, args[i], args[i+1])
 		if !ok {
 			return
 		}
-		pos, hashArg, hasHash := bytes.Cut(args[i+1], []byte("/"))
-		after, ok := parseCount(c, pos)
-		if !ok {
-			return
-		}
-		diverged := false
-		if hasHash {
-			h, err := strconv.ParseUint(string(hashArg), 10, 64)
-			if err != nil {
-				c.WriteError(resp.ErrNotInteger)
-				return
-			}
-			diverged = !s.historyMatches(p, after, h)
-		}
-		if seen[p/64]&(1<<(p%64)) != 0 {
+		if _, dup := sess.index[r.p]; dup {
 			c.WriteError("ERR duplicate partition")
 			return
 		}
-		seen[p/64] |= 1 << (p % 64)
-		req = append(req, fetchPos{p, after, diverged})
+		sess.index[r.p] = len(sess.req)
+		sess.req = append(sess.req, r)
 	}
+	c.fetch = sess
+	s.serveFetch(c, sess, sess.req, waitMS)
+}
+
+func cmdFetchMore(s *Server, c *conn, args [][]byte, now int64) {
+	if (len(args)-3)%2 != 0 {
+		c.WriteError(resp.WrongArgs("shardis.fetchmore"))
+		return
+	}
+	sess := c.fetch
+	if sess == nil || sess.follower != string(args[1]) {
+		c.WriteError("ERR FETCHMORE without a FETCH")
+		return
+	}
+	waitMS, ok := parseCount(c, args[2])
+	if !ok {
+		return
+	}
+	moved := make([]fetchPos, 0, (len(args)-3)/2)
+	for i := 3; i < len(args); i += 2 {
+		r, ok := s.parseFetchPos(c, args[i], args[i+1])
+		if !ok {
+			return
+		}
+		k, in := sess.index[r.p]
+		if !in {
+			c.WriteError("ERR partition " + strconv.Itoa(r.p) + " is not in this connection's FETCH")
+			return
+		}
+		sess.req[k] = r
+		moved = append(moved, r)
+	}
+	s.serveFetch(c, sess, moved, waitMS)
+}
+
+// parseFetchPos parses one partition and position of a FETCH, checking the
+// follower's history hash when it gives one.
+func (s *Server) parseFetchPos(c *conn, part, arg []byte) (fetchPos, bool) {
+	p, ok := s.parsePartition(c, part)
+	if !ok {
+		return fetchPos{}, false
+	}
+	pos, hashArg, hasHash := bytes.Cut(arg, []byte("/"))
+	after, ok := parseCount(c, pos)
+	if !ok {
+		return fetchPos{}, false
+	}
+	diverged := false
+	if hasHash {
+		h, err := strconv.ParseUint(string(hashArg), 10, 64)
+		if err != nil {
+			c.WriteError(resp.ErrNotInteger)
+			return fetchPos{}, false
+		}
+		diverged = !s.historyMatches(p, after, h)
+	}
+	return fetchPos{p, after, diverged}, true
+}
+
+// serveFetch records the acknowledgements of the positions in acks and
+// answers for every partition of sess.
+func (s *Server) serveFetch(c *conn, sess *fetchSession, acks []fetchPos, waitMS uint64) {
 	if s.cfg.RequireLease && s.roles.table.Load() != nil && !s.leaseHeld() {
 		// Without a lease this shard may be a restarted or cut-off master
 		// whose data is behind its followers': serving (a snapshot above
@@ -315,12 +385,11 @@ func cmdFetch(s *Server, c *conn, args [][]byte, now int64) {
 		s.idleFetch(c, waitMS)
 		return
 	}
-	id := string(follower)
-	for _, r := range req {
+	for _, r := range acks {
 		if r.diverged {
 			continue // its position proves nothing
 		}
-		if finish(c, s.recordAck(r.p, id, r.after)) {
+		if finish(c, s.recordAck(r.p, sess.follower, r.after)) {
 			return
 		}
 	}
@@ -328,7 +397,7 @@ func cmdFetch(s *Server, c *conn, args [][]byte, now int64) {
 	if waitMS < uint64(wait/time.Millisecond) {
 		wait = time.Duration(waitMS) * time.Millisecond
 	}
-	s.fetch(c, req, wait)
+	s.fetch(c, sess.req, wait)
 }
 
 // idleFetch answers a FETCH with nothing (*0) after a short pause, so the

@@ -684,3 +684,69 @@ func TestDivergedFollowerGetsSnapshot(t *testing.T) {
 		t.Fatal("the follower caught up without a snapshot")
 	}
 }
+
+// TestFetchMore checks SHARDIS.FETCHMORE: it updates only the positions it
+// names, answers for every partition of the connection's last FETCH, and is
+// refused without one.
+func TestFetchMore(t *testing.T) {
+	m := startServer(t, testConfig(t), nil)
+	cl := dial(t, m.Addr())
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"SHARDIS.FETCHMORE", "f", "0"}, errR("ERR FETCHMORE without a FETCH")},
+		{[]string{"SHARDIS.FETCHMORE", "f", "0", "1"}, errR("ERR wrong number of arguments for 'shardis.fetchmore' command")},
+		{[]string{"SHARDIS.FETCH", "f", "0", "1", "0", "2", "0"}, arrR()},
+		{[]string{"SHARDIS.FETCHMORE", "g", "0"}, errR("ERR FETCHMORE without a FETCH")},
+		{[]string{"SHARDIS.FETCHMORE", "f", "0", "3", "0"}, errR("ERR partition 3 is not in this connection's FETCH")},
+		{[]string{"SHARDIS.FETCHMORE", "f", "0"}, arrR()},
+	} {
+		if got := cl.do(tc.args...); got != tc.want {
+			t.Fatalf("%q = %q, want %q", tc.args, got, tc.want)
+		}
+	}
+	// Writes to partition 2: a FETCHMORE naming nothing still answers for
+	// it, from the position the FETCH gave.
+	key := keyIn(m, 2, 0)
+	c := &sinkConn{}
+	run(m, c, "SET", key, "v1")
+	run(m, c, "SET", key, "v2")
+	if got := cl.do("SHARDIS.FETCHMORE", "f", "0"); !strings.HasPrefix(got, "*1\r\n*4\r\n:2\r\n:0\r\n*2\r\n") {
+		t.Fatalf("FETCHMORE after two writes = %q, want partition 2's two effects", got)
+	}
+	if got := m.Acked(2, "f"); got != 0 {
+		t.Fatalf("Acked before the follower moved = %d", got)
+	}
+	// The follower applied one: only partition 2's position is sent.
+	_, hash, err := m.position(2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pos1 := "1/" + strconv.FormatUint(historyAtOrZero(m, 2, 1), 10)
+	if got := cl.do("SHARDIS.FETCHMORE", "f", "0", "2", pos1); !strings.HasPrefix(got, "*1\r\n*4\r\n:2\r\n:0\r\n*1\r\n") {
+		t.Fatalf("FETCHMORE at seq 1 = %q, want one effect", got)
+	}
+	if got := m.Acked(2, "f"); got != 1 {
+		t.Fatalf("Acked after FETCHMORE at seq 1 = %d", got)
+	}
+	pos2 := "2/" + strconv.FormatUint(hash, 10)
+	if got := cl.do("SHARDIS.FETCHMORE", "f", "0", "2", pos2); got != arrR() {
+		t.Fatalf("FETCHMORE up to date = %q", got)
+	}
+	if got := m.Acked(2, "f"); got != 2 {
+		t.Fatalf("Acked after FETCHMORE at seq 2 = %d", got)
+	}
+	if got := m.Acked(1, "f"); got != 0 {
+		t.Fatalf("partition 1 never moved, yet Acked = %d", got)
+	}
+}
+
+// historyAtOrZero is partition p's history hash at seq on s.
+func historyAtOrZero(s *Server, p int, seq uint64) uint64 {
+	part := s.parts[p].Load()
+	part.mu.Lock()
+	defer part.mu.Unlock()
+	h, _ := part.historyAt(seq)
+	return h
+}

@@ -314,7 +314,8 @@ type conn struct {
 	redcon.Conn
 	failed bool
 	quit   bool
-	held   []heldReply // replies waiting for copies, released per pipeline
+	held   []heldReply   // replies waiting for copies, released per pipeline
+	fetch  *fetchSession // the last SHARDIS.FETCH, for SHARDIS.FETCHMORE
 }
 
 // WriteError records the failure and writes the error reply.
