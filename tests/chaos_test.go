@@ -305,6 +305,25 @@ func chaosStart(t *testing.T) *lcCluster {
 	}
 }
 
+// chaosReadBack reads keys, trying again while the cluster still moves
+// partitions (a restarted shard rejoining can hold one pipeline past the
+// client's timeout): a read that times out says nothing about the data, a
+// wrong value does. Every failed attempt is logged.
+func chaosReadBack(ctx context.Context, t *testing.T, rdb *redis.Client, keys []string) ([]*string, error) {
+	for {
+		vals, err := procGetAll(ctx, rdb, keys)
+		if err == nil || ctx.Err() != nil {
+			return vals, err
+		}
+		t.Logf("reading back: %v; trying again", err)
+		select {
+		case <-ctx.Done():
+			return nil, err
+		case <-time.After(100 * time.Millisecond): // pause before the retry
+		}
+	}
+}
+
 // chaosStoppedShards runs `status` and returns the shards not running.
 func chaosStoppedShards(t *testing.T, c *lcCluster) []int {
 	t.Helper()
@@ -650,7 +669,7 @@ func TestChaos(t *testing.T) {
 	}
 	slices.Sort(keys)
 	for i, rdb := range clients {
-		vals, err := procGetAll(ctx, rdb, keys)
+		vals, err := chaosReadBack(ctx, t, rdb, keys)
 		if err != nil {
 			t.Fatalf("reading back the unique writes through proxy %d: %v", i+1, err)
 		}
