@@ -59,6 +59,31 @@ func encodeMeta(seq, hash uint64, follower bool) string {
 	return string(b[:])
 }
 
+// setPos records in tx the partition's seq, history hash and follower flag
+// as of tx. A file-backed partition stores them in its meta record, in the
+// same transaction as the data, so they survive a restart exactly as far
+// as the data does. A partition in memory, which no restart reads, keeps
+// them in fields instead (a B-tree write less per transaction): they are
+// written under the store's write lock, so a read transaction sees them
+// exactly as it sees tx's data (see pos).
+func (p *partition) setPos(tx *buntdb.Tx, seq, hash uint64, follower bool) error {
+	if p.path == "" {
+		p.txSeq.Store(seq)
+		p.txHash.Store(hash)
+		return nil
+	}
+	return setMeta(tx, seq, hash, follower)
+}
+
+// pos is the seq and history hash as of tx (0, 0 for a partition never
+// written); see setPos.
+func (p *partition) pos(tx *buntdb.Tx) (seq, hash uint64, err error) {
+	if p.path == "" {
+		return p.txSeq.Load(), p.txHash.Load(), nil
+	}
+	return metaPos(tx)
+}
+
 // setMeta stores the meta record in tx.
 func setMeta(tx *buntdb.Tx, seq, hash uint64, follower bool) error {
 	_, _, err := tx.Set(metaKey, encodeMeta(seq, hash, follower), nil)
@@ -327,7 +352,7 @@ func (s *Server) commit(p *partition, t *txn, fn func(t *txn) error) error {
 		}
 		seq = p.seq + 1
 		hash = historyChain(p.hash, seq, t.ops)
-		return setMeta(tx, seq, hash, p.follower)
+		return p.setPos(tx, seq, hash, p.follower)
 	})
 	if err != nil {
 		return err
@@ -396,7 +421,7 @@ func (t *txn) clearAll() error {
 	if err := t.tx.DeleteAll(); err != nil {
 		return err
 	}
-	if err := setMeta(t.tx, t.p.seq, t.p.hash, t.p.follower); err != nil {
+	if err := t.p.setPos(t.tx, t.p.seq, t.p.hash, t.p.follower); err != nil {
 		return err
 	}
 	t.changes = t.changes[:0]
@@ -585,7 +610,7 @@ func (s *Server) setFollowerLocked(p *partition, follower bool) error {
 	if p.follower == follower {
 		return nil
 	}
-	err := p.db.Update(func(tx *buntdb.Tx) error { return setMeta(tx, p.seq, p.hash, follower) })
+	err := p.db.Update(func(tx *buntdb.Tx) error { return p.setPos(tx, p.seq, p.hash, follower) })
 	if err == nil {
 		p.follower = follower
 	}
@@ -674,7 +699,7 @@ func (s *Server) ApplyEffects(pid int, effects []Effect) (uint64, error) {
 			h = historyChain(h, e.Seq, e.Ops)
 			hashes[i] = h
 		}
-		return setMeta(tx, batch[len(batch)-1].Seq, h, true)
+		return p.setPos(tx, batch[len(batch)-1].Seq, h, true)
 	})
 	if err != nil {
 		return p.seq, err

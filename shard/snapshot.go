@@ -56,10 +56,11 @@ func (s *Server) WriteSnapshot(pid int, w io.Writer) (seq uint64, err error) {
 			_, err = bw.WriteString(v)
 		}
 	}
+	p := s.parts[pid].Load()
 	writeRecords := func(tx *buntdb.Tx) error {
 		var hash uint64
 		if tx != nil {
-			if seq, hash, err = metaPos(tx); err != nil {
+			if seq, hash, err = p.pos(tx); err != nil {
 				return err
 			}
 		}
@@ -95,7 +96,7 @@ func (s *Server) WriteSnapshot(pid int, w io.Writer) (seq uint64, err error) {
 		}
 		return err
 	}
-	if p := s.parts[pid].Load(); p != nil {
+	if p != nil {
 		if verr := p.db.View(writeRecords); verr != nil && err == nil {
 			err = verr
 		}
@@ -259,7 +260,7 @@ func (s *Server) LoadSnapshot(pid int, r io.Reader) (uint64, error) {
 				return err
 			}
 		}
-		return setMeta(tx, seq, hash, true)
+		return p.setPos(tx, seq, hash, true)
 	})
 	if err != nil {
 		return 0, err
@@ -297,7 +298,7 @@ func (s *Server) Digest(pid int) (seq uint64, sum [32]byte, keys int, err error)
 		var scratch []byte
 		err = p.db.View(func(tx *buntdb.Tx) error {
 			var err error
-			if seq, _, err = metaPos(tx); err != nil {
+			if seq, _, err = p.pos(tx); err != nil {
 				return err
 			}
 			return tx.Ascend("", func(sk, raw string) bool {

@@ -74,6 +74,11 @@ type partition struct {
 	waiters  chan struct{} // closed at the next seq change; nil if none
 
 	expiring atomic.Int64 // exps.Len(), readable without mu
+
+	// txSeq and txHash are seq and hash as read transactions see them, for
+	// a partition in memory (see setPos); written under the store's write
+	// lock.
+	txSeq, txHash atomic.Uint64
 }
 
 // expChange is an expiry-index update produced by a transaction and applied
