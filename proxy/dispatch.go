@@ -38,6 +38,38 @@ type reply struct {
 	req  request
 	part int
 	raw  []byte
+	// reuse marks a reply its client may take again once it is answered
+	// (see client.newReply).
+	reuse bool
+}
+
+// newReply returns a reply for a forwarded command, reusing one of the
+// client's answered ones: a forwarded command is the common case, and its
+// reply (with the request inside) was the largest allocation per command.
+// Only the client's own goroutine calls it.
+func (cl *client) newReply() *reply {
+	if n := len(cl.free); n > 0 {
+		r := cl.free[n-1]
+		cl.free = cl.free[:n-1]
+		return r
+	}
+	return &reply{reuse: true}
+}
+
+// recycle takes back r once it is answered and its bytes copied out: its
+// requests are finished, so no backend refers to it any more, and the
+// commands dispatched after it no longer look at it.
+func (cl *client) recycle(r *reply) {
+	if !r.reuse || len(cl.free) >= window {
+		return
+	}
+	buf := r.req.reply[:0]
+	if cap(buf) > smallReply {
+		buf = nil // keep no large reply alive
+	}
+	*r = reply{reuse: true}
+	r.req.reply = buf
+	cl.free = append(cl.free, r)
 }
 
 // window bounds how many commands of one client are in flight at once, so a
@@ -72,6 +104,7 @@ func (p *Proxy) handle(conn redcon.Conn, first redcon.Command) {
 		r := replies[i]
 		replies[i] = nil
 		out = p.complete(r, out)
+		cl.recycle(r)
 		if r.quit {
 			conn.WriteRaw(out)
 			conn.Close()
@@ -181,7 +214,7 @@ func (p *Proxy) dispatch(cl *client, c redcon.Command, earlier []*reply) *reply 
 		}
 		r = p.splitKeys(args, 2, allOK)
 	default:
-		r = p.forward(cmd, args, c.Raw)
+		r = p.forward(cl, cmd, args, c.Raw)
 	}
 	r.name, r.start, r.proto = name, start, cl.proto
 	return r
@@ -200,7 +233,7 @@ var noAuthCommands = map[string]bool{"auth": true, "hello": true, "quit": true, 
 // valid until handle returns; handle returns only after every request it
 // dispatched is answered, and a request is answered only after it was
 // written.
-func (p *Proxy) forward(cmd *resp.Command, args [][]byte, raw []byte) *reply {
+func (p *Proxy) forward(cl *client, cmd *resp.Command, args [][]byte, raw []byte) *reply {
 	first, last, step := cmd.KeyIndexes(len(args))
 	if first <= 0 || first >= len(args) {
 		return &reply{out: resp.AppendError(nil, "ERR command has no key to route by")}
@@ -225,7 +258,8 @@ func (p *Proxy) forward(cmd *resp.Command, args [][]byte, raw []byte) *reply {
 	if len(raw) == 0 || raw[0] != '*' {
 		raw = resp.AppendCommand(nil, args...)
 	}
-	r := &reply{rt: rt, reroute: rerouteForwarded, part: part, raw: raw}
+	r := cl.newReply()
+	r.rt, r.reroute, r.part, r.raw = rt, rerouteForwarded, part, raw
 	q := &r.req
 	q.cmd, q.done = raw, make(chan struct{})
 	bc.send(q)

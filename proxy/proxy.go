@@ -290,6 +290,8 @@ type client struct {
 	name    string
 	libName string
 	libVer  string
+
+	free []*reply // answered replies to reuse (see newReply)
 }
 
 func (p *Proxy) accept(conn redcon.Conn) bool {
