@@ -94,15 +94,18 @@ func (s *Server) handle(rc redcon.Conn, cmd redcon.Command) {
 		if !s.realClock {
 			now = s.nowMS()
 		}
-		var g roleGate
-		if s.gate(c, e, args, &g) {
+		// The connection's gate is reused command after command (hold
+		// copies what it keeps), which spares an allocation per command.
+		g := &c.gate
+		*g = roleGate{}
+		if s.gate(c, e, args, g) {
 			e.fn(s, c, args, now)
 			if w := redcon.BaseWriter(rc); g.table != nil && w != nil {
 				// Replies leave only once their copies hold what the
 				// command did; the whole pipeline waits together.
-				c.hold(&g, bufferLen(w))
+				c.hold(g, bufferLen(w))
 			} else {
-				s.awaitReplicas(c, &g)
+				s.awaitReplicas(c, g)
 			}
 		}
 	}

@@ -316,6 +316,7 @@ type conn struct {
 	quit   bool
 	held   []heldReply   // replies waiting for copies, released per pipeline
 	fetch  *fetchSession // the last SHARDIS.FETCH, for SHARDIS.FETCHMORE
+	gate   roleGate      // the current command's (see handle)
 }
 
 // WriteError records the failure and writes the error reply.

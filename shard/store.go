@@ -241,8 +241,9 @@ func (s *Server) update(pid int, create bool, now int64, fn func(t *txn) error) 
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	t := txn{now: now}
-	if err := s.commit(p, &t, fn); err != nil {
+	t := getTxn(now)
+	defer putTxn(t)
+	if err := s.commit(p, t, fn); err != nil {
 		return err
 	}
 	if t.expired > 0 {
@@ -251,16 +252,35 @@ func (s *Server) update(pid int, create bool, now int64, fn func(t *txn) error) 
 	return nil
 }
 
+// txnPool recycles the txn of update and view: handed to a command's
+// function, it always escaped to the heap, one allocation per command.
+var txnPool = sync.Pool{New: func() any { return new(txn) }}
+
+func getTxn(now int64) *txn {
+	t := txnPool.Get().(*txn)
+	t.now = now
+	return t
+}
+
+// putTxn returns t to the pool, holding nothing: its ops went to the
+// effect log, its keys belong to the command.
+func putTxn(t *txn) {
+	*t = txn{}
+	txnPool.Put(t)
+}
+
 // view runs fn in a read transaction on partition pid.
 func (s *Server) view(pid int, now int64, fn func(t *txn) error) error {
 	p := s.parts[pid].Load()
-	t := txn{p: p, now: now}
+	t := getTxn(now)
+	defer putTxn(t)
+	t.p = p
 	if p == nil {
-		return fn(&t)
+		return fn(t)
 	}
 	return p.db.View(func(tx *buntdb.Tx) error {
 		t.tx = tx
-		return fn(&t)
+		return fn(t)
 	})
 }
 
