@@ -3,6 +3,7 @@ package proxy
 import (
 	"bytes"
 	"errors"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -305,17 +306,17 @@ func noMaster(part int) string {
 func (p *Proxy) splitKeys(args [][]byte, stride int, merge func(g *keyGroups, reqs []*request, proto int, dst []byte) []byte) *reply {
 	rt := p.route.Load()
 	g := &keyGroups{n: (len(args) - 1) / stride}
-	byConn := map[*backendConn]int{}
 	for i := 1; i+stride-1 < len(args); i += stride {
 		part := ring.Partition(args[i], p.cfg.Partitions)
 		bc := rt.connFor(part)
 		if bc == nil {
 			return &reply{out: resp.AppendError(nil, noMaster(part))}
 		}
-		gi, ok := byConn[bc]
-		if !ok {
+		// A command has few groups (at most one per backend connection):
+		// a linear search beats a map.
+		gi := slices.Index(g.conns, bc)
+		if gi < 0 {
 			gi = len(g.conns)
-			byConn[bc] = gi
 			g.conns = append(g.conns, bc)
 			g.args = append(g.args, [][]byte{args[0]})
 			g.index = append(g.index, nil)
@@ -368,17 +369,29 @@ func mergeArrays(g *keyGroups, reqs []*request, proto int, dst []byte) []byte {
 	if len(reqs) == 1 {
 		return appendForwarded(dst, reqs[0], proto)
 	}
-	elems := make([]resp.Value, g.n)
+	// Each shard's elements are copied as they came, in the client's
+	// order, without decoding them.
+	elems := make([][]byte, g.n)
+	var parts [][]byte
 	for gi, q := range reqs {
-		v, _, err := resp.ParseValue(q.reply)
-		if err != nil || v.Kind != resp.KindArray || len(v.Elems) != len(g.index[gi]) {
+		var err error
+		parts, err = resp.SplitArray(q.reply, parts[:0])
+		if err != nil || len(parts) != len(g.index[gi]) {
 			return resp.AppendError(dst, "ERR unexpected reply from shard")
 		}
 		for k, pos := range g.index[gi] {
-			elems[pos] = v.Elems[k]
+			elems[pos] = parts[k]
 		}
 	}
-	return resp.AppendValue(dst, resp.Value{Kind: resp.KindArray, Elems: elems}, proto)
+	dst = resp.AppendArrayHeader(dst, len(elems))
+	for _, e := range elems {
+		if proto == resp.RESP3 {
+			dst = resp.ToRESP3(dst, e)
+		} else {
+			dst = append(dst, e...)
+		}
+	}
+	return dst
 }
 
 func sumInts(_ *keyGroups, reqs []*request, _ int, dst []byte) []byte {

@@ -742,3 +742,65 @@ func (rr *ReplyReader) fill(need int) {
 	}
 	rr.rerr = io.ErrNoProgress
 }
+
+// SplitArray returns the raw bytes of each top-level element of the
+// non-null array in raw, appended to dst (which it reuses), without
+// decoding them: a proxy reordering the elements of shards' replies copies
+// them as they came. It fails with a *ProtocolError (or ErrIncomplete)
+// where ParseValue would, and when raw is not an array or has bytes after
+// it.
+func SplitArray(raw []byte, dst [][]byte) ([][]byte, error) {
+	e, err := readElem(raw, 0)
+	if err != nil {
+		return dst, err
+	}
+	if Kind(e.typ) != KindArray || e.null {
+		return dst, protoErr(0, "not an array")
+	}
+	pos := e.end
+	for i := int64(0); i < e.n; i++ {
+		end, err := skipValue(raw, pos, 1)
+		if err != nil {
+			return dst, err
+		}
+		dst = append(dst, raw[pos:end])
+		pos = end
+	}
+	if pos != len(raw) {
+		return dst, protoErr(pos, "bytes after the array")
+	}
+	return dst, nil
+}
+
+// skipValue returns the offset just past the value starting at b[pos].
+func skipValue(b []byte, pos, depth int) (int, error) {
+	e, err := readElem(b, pos)
+	if err != nil {
+		return 0, err
+	}
+	switch Kind(e.typ) {
+	case KindArray, KindMap, KindSet, KindPush, KindAttr:
+	default:
+		return e.end, nil
+	}
+	if e.null {
+		return e.end, nil
+	}
+	count := e.n
+	if Kind(e.typ) == KindMap || Kind(e.typ) == KindAttr {
+		count *= 2
+	}
+	if Kind(e.typ) == KindAttr {
+		count++
+	}
+	if count > 0 && depth >= MaxDepth {
+		return 0, protoErr(pos, "aggregates nested too deeply")
+	}
+	pos = e.end
+	for i := int64(0); i < count; i++ {
+		if pos, err = skipValue(b, pos, depth+1); err != nil {
+			return 0, err
+		}
+	}
+	return pos, nil
+}

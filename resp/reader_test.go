@@ -257,3 +257,41 @@ func TestReplyReaderSteadyStateAllocs(t *testing.T) {
 		t.Fatalf("allocs per 1000 replies: %v", allocs)
 	}
 }
+
+func TestSplitArray(t *testing.T) {
+	raw := []byte("*4\r\n$1\r\na\r\n$-1\r\n*2\r\n:1\r\n+x\r\n%1\r\n+k\r\n$1\r\nv\r\n")
+	got, err := SplitArray(raw, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"$1\r\na\r\n", "$-1\r\n", "*2\r\n:1\r\n+x\r\n", "%1\r\n+k\r\n$1\r\nv\r\n"}
+	if len(got) != len(want) {
+		t.Fatalf("%d elements, want %d", len(got), len(want))
+	}
+	for i := range want {
+		if string(got[i]) != want[i] {
+			t.Errorf("element %d = %q, want %q", i, got[i], want[i])
+		}
+	}
+	for _, bad := range []string{"$1\r\na\r\n", "*-1\r\n", "*2\r\n:1\r\n", "*1\r\n:1\r\n:2\r\n", "*1\r\n$5\r\nab\r\n"} {
+		if _, err := SplitArray([]byte(bad), nil); err == nil {
+			t.Errorf("SplitArray(%q) succeeded", bad)
+		}
+	}
+}
+
+func BenchmarkSplitArray(b *testing.B) {
+	var raw []byte
+	raw = AppendArrayHeader(raw, 10)
+	for range 10 {
+		raw = AppendBulkString(raw, "a value of about a hundred bytes ..............................................")
+	}
+	dst := make([][]byte, 0, 10)
+	b.ReportAllocs()
+	for b.Loop() {
+		var err error
+		if dst, err = SplitArray(raw, dst[:0]); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
