@@ -339,19 +339,28 @@ func (l *effectLog) reset() { *l = effectLog{} }
 // t.forceSeq is set), the transaction also stores the partition's next seq,
 // and once it commits the change becomes that effect: logged, and waiters
 // woken. Caller holds p.mu.
+//
+// A partition that keeps no log (no other copy may fetch it) captures no
+// effect and leaves its history hash as it is: the hash only tells copies'
+// histories apart, and a copy added later starts from a snapshot carrying
+// the hash, so the chain goes on from there. That spares a standalone
+// shard recording and hashing every write.
 func (s *Server) commit(p *partition, t *txn, fn func(t *txn) error) error {
-	t.p, t.writable, t.capture = p, true, !s.effectsOff
+	logged := s.keepsLog(p)
+	t.p, t.writable, t.capture = p, true, logged && !s.effectsOff
 	var seq, hash uint64
 	err := p.db.Update(func(tx *buntdb.Tx) error {
 		t.tx = tx
 		if err := fn(t); err != nil {
 			return err
 		}
-		if len(t.ops) == 0 && !t.forceSeq {
+		if !t.dirty && !t.forceSeq || s.effectsOff {
 			return nil
 		}
-		seq = p.seq + 1
-		hash = historyChain(p.hash, seq, t.ops)
+		seq, hash = p.seq+1, p.hash
+		if t.capture {
+			hash = historyChain(p.hash, seq, t.ops)
+		}
 		return p.setPos(tx, seq, hash, p.follower)
 	})
 	if err != nil {
@@ -364,7 +373,7 @@ func (s *Server) commit(p *partition, t *txn, fn func(t *txn) error) error {
 	if seq != 0 {
 		prev := p.hash
 		p.seq, p.hash = seq, hash
-		if s.keepsLog(p) {
+		if logged {
 			p.log.push(Effect{Partition: p.id, Seq: seq, Ops: t.ops}, t.now, hash, prev, s.replLogSize(), s.replLogBytes())
 		} else if p.log.len() > 0 {
 			p.log.reset() // the log must end at p.seq
@@ -400,6 +409,7 @@ func (t *txn) putRaw(sk, raw string) error {
 	if err != nil {
 		return err
 	}
+	t.dirty = true
 	var old int64
 	if replaced {
 		old = recordExpiry(prev)
@@ -425,7 +435,7 @@ func (t *txn) clearAll() error {
 		return err
 	}
 	t.changes = t.changes[:0]
-	t.cleared = true
+	t.cleared, t.dirty = true, true
 	if t.capture {
 		t.ops = append(t.ops, Op{Del: true})
 	}

@@ -693,12 +693,13 @@ func BenchmarkEffectOverhead(b *testing.B) {
 		keys[i] = []byte("key:" + strconv.Itoa(i))
 	}
 	for _, store := range []string{"memory", "file"} {
-		for _, mode := range []string{"effects", "no-effects"} {
+		for _, mode := range []string{"effects", "standalone", "no-effects"} {
 			b.Run(store+"/"+mode, func(b *testing.B) {
 				cfg := testConfig(b)
 				if store == "file" {
 					cfg = fileConfig(b, b.TempDir())
 				}
+				cfg.Standalone = mode == "standalone"
 				s, err := New(cfg)
 				if err != nil {
 					b.Fatal(err)
@@ -718,7 +719,7 @@ func BenchmarkEffectOverhead(b *testing.B) {
 				for p := range cfg.Partitions {
 					seqs += mustSeqB(b, s, p)
 				}
-				if want := uint64(b.N); mode == "effects" && seqs != want {
+				if want := uint64(b.N); mode != "no-effects" && seqs != want {
 					b.Fatalf("%d effects for %d writes", seqs, want)
 				}
 			})
@@ -756,6 +757,9 @@ func TestEffectLogOnlyWithCopies(t *testing.T) {
 	}
 	if n := logged(); n != 0 {
 		t.Fatalf("standalone shard logged %d effects", n)
+	}
+	if seq, err := s.Seq(p); err != nil || seq != 5 {
+		t.Fatalf("standalone shard's seq after 5 writes: %d %v", seq, err)
 	}
 	if _, ok := s.EffectsSince(p, 2, 0); ok {
 		t.Fatal("a standalone shard offered effects it did not log")

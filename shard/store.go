@@ -102,6 +102,7 @@ type txn struct {
 	// turns them into the partition's next effect.
 	ops      []Op
 	capture  bool
+	dirty    bool // something was written or deleted
 	forceSeq bool // commit assigns a seq even without ops (applied effects)
 	cleared  bool // every record was deleted: the expiry index restarts empty
 
@@ -167,6 +168,7 @@ func (t *txn) putSK(sk string, typ byte, exp int64, payload string) error {
 	if err != nil {
 		return err
 	}
+	t.dirty = true
 	if t.capture {
 		t.ops = append(t.ops, Op{Key: sk, Value: raw})
 	}
@@ -199,6 +201,7 @@ func (t *txn) deleteSK(sk string) {
 	if err != nil {
 		return
 	}
+	t.dirty = true
 	if t.capture {
 		t.ops = append(t.ops, Op{Del: true, Key: sk})
 	}
