@@ -87,9 +87,17 @@ const flushAt = 256 << 10
 // ahead, and writes replies strictly in request order.
 func (p *Proxy) handle(conn redcon.Conn, first redcon.Command) {
 	cl := conn.Context().(*client)
-	cmds := append([]redcon.Command{first}, conn.ReadPipeline()...)
+	// The batch's commands and replies live in the client's buffers,
+	// cleared once the batch is answered: without pipelining every
+	// command is a batch, and these were two allocations each.
+	cmds := append(append(cl.cmds[:0], first), conn.ReadPipeline()...)
+	replies := slices.Grow(cl.replies[:0], len(cmds))[:len(cmds)]
+	defer func() {
+		clear(cmds)
+		clear(replies)
+		cl.cmds, cl.replies = cmds[:0], replies[:0]
+	}()
 	cl.last = time.Now()
-	replies := make([]*reply, len(cmds))
 	next := 0          // next command to dispatch
 	limit := len(cmds) // nothing after a QUIT is dispatched
 	w := redcon.BaseWriter(conn)

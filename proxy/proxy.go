@@ -292,6 +292,10 @@ type client struct {
 	libVer  string
 
 	free []*reply // answered replies to reuse (see newReply)
+
+	// cmds and replies are handle's buffers for one batch.
+	cmds    []redcon.Command
+	replies []*reply
 }
 
 func (p *Proxy) accept(conn redcon.Conn) bool {
