@@ -106,6 +106,7 @@ func readMeta(tx *buntdb.Tx, p *partition) error {
 		return fmt.Errorf("shard: partition %d: malformed meta record %q", p.id, v)
 	}
 	p.seq, p.hash, p.follower = seq, hash, follower
+	p.seqNow.Store(seq)
 	return nil
 }
 
@@ -390,6 +391,7 @@ func newExpIndex() *btree.BTreeG[expEntry] {
 // seqMoved wakes those waiting for p's next seq, and the FETCHes waiting
 // for any. Caller holds p.mu.
 func (s *Server) seqMoved(p *partition) {
+	p.seqNow.Store(p.seq)
 	p.wake()
 	s.repl.moved.notify()
 }

@@ -179,6 +179,17 @@ func (s *Server) Acked(p int, follower string) uint64 {
 	return a.acked[follower]
 }
 
+// upToDate reports, without locking the partition, whether a copy at seq
+// after has every effect of partition pid: most partitions of a FETCH
+// have nothing new when it wakes.
+func (s *Server) upToDate(pid int, after uint64) bool {
+	p := s.parts[pid].Load()
+	if p == nil {
+		return after == 0
+	}
+	return p.seqNow.Load() == after
+}
+
 // seqNotifier is a broadcast of "some seq moved" to whoever waits.
 type seqNotifier struct {
 	mu sync.Mutex
@@ -475,6 +486,9 @@ func (s *Server) writeFetchReply(c *conn, req []fetchPos) bool {
 			break
 		}
 		r := req[(start+k)%len(req)]
+		if !r.diverged && s.upToDate(r.p, r.after) {
+			continue
+		}
 		effects, ok := s.EffectsSince(r.p, r.after, fetchMaxEffects)
 		seq, err := s.Seq(r.p)
 		if finish(c, err) {

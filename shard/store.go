@@ -75,6 +75,10 @@ type partition struct {
 
 	expiring atomic.Int64 // exps.Len(), readable without mu
 
+	// seqNow is seq, readable without mu (see seqMoved), so that a FETCH
+	// can pass over the partitions with nothing new without locking each.
+	seqNow atomic.Uint64
+
 	// txSeq and txHash are seq and hash as read transactions see them, for
 	// a partition in memory (see setPos); written under the store's write
 	// lock.
