@@ -204,7 +204,28 @@ func (c *lcCluster) cleanup(t *testing.T) {
 			}
 		}
 	}
-	if out, err := c.run(nil, "stop"); err != nil && !strings.Contains(out, "no cluster") {
+	tail := int64(8 << 10)
+	if t.Failed() {
+		// Every node still running writes its goroutines' stacks to its
+		// log as it exits (Go's SIGQUIT), so that a request stuck somewhere
+		// shows where; the logs below are then printed at more length.
+		dumped := false
+		for pid := range c.pids {
+			if lcAlive(pid) && c.isNode(pid) && syscall.Kill(pid, syscall.SIGQUIT) == nil {
+				dumped = true
+			}
+		}
+		if dumped {
+			tail = 256 << 10
+			deadline := time.Now().Add(5 * time.Second)
+			for pid := range c.pids {
+				for lcAlive(pid) && c.isNode(pid) && time.Now().Before(deadline) {
+					time.Sleep(20 * time.Millisecond) // polling for the dump to finish
+				}
+			}
+		}
+	}
+	if out, err := c.run(nil, "stop"); err != nil && !strings.Contains(out, "no cluster") && !t.Failed() {
 		t.Errorf("cleanup: local-cluster stop: %v\n%s", err, out)
 	}
 	for pid := range c.pids {
@@ -216,7 +237,7 @@ func (c *lcCluster) cleanup(t *testing.T) {
 	if t.Failed() {
 		logs, _ := filepath.Glob(filepath.Join(c.runDir, "*.log"))
 		for _, l := range logs {
-			t.Logf("---- %s:\n%s", l, procTail(l, 8<<10))
+			t.Logf("---- %s:\n%s", l, procTail(l, tail))
 		}
 	}
 }
