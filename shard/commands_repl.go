@@ -169,6 +169,16 @@ func cmdSnapshot(s *Server, c *conn, args [][]byte, now int64) {
 	if !ok {
 		return
 	}
+	// As for FETCH: only the partition's master, holding its lease, is an
+	// authority a copy may be reset from.
+	if s.cfg.RequireLease && !s.leaseHeld() {
+		c.WriteError("NOLEASE" + errNoLease)
+		return
+	}
+	if !s.servesCopies(pid) {
+		c.WriteError("ERR this shard does not master partition " + strconv.Itoa(pid))
+		return
+	}
 	var buf bytes.Buffer
 	if _, err := s.WriteSnapshot(pid, &buf); finish(c, err) {
 		return

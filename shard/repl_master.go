@@ -179,6 +179,17 @@ func (s *Server) Acked(p int, follower string) uint64 {
 	return a.acked[follower]
 }
 
+// servesCopies reports whether this shard may give partition pid's effects
+// and snapshots to other copies: once roles are applied, only while it
+// masters it. A shard that does not (a follower, a former master, or a
+// restarted voter replaying old maps whose followers come to the wrong
+// place) has no authority over the partition's history: a copy reset from
+// it could lose acknowledged writes.
+func (s *Server) servesCopies(pid int) bool {
+	t := s.roles.table.Load()
+	return t == nil || t.master[pid]
+}
+
 // upToDate reports, without locking the partition, whether a copy at seq
 // after has every effect of partition pid: most partitions of a FETCH
 // have nothing new when it wakes.
@@ -389,10 +400,12 @@ func (s *Server) parseFetchPos(c *conn, part, arg []byte) (fetchPos, bool) {
 // serveFetch records the acknowledgements of the positions in acks and
 // answers for every partition of sess.
 func (s *Server) serveFetch(c *conn, sess *fetchSession, acks []fetchPos, waitMS uint64) {
-	if s.cfg.RequireLease && s.roles.table.Load() != nil && !s.leaseHeld() {
+	if s.cfg.RequireLease && !s.leaseHeld() {
 		// Without a lease this shard may be a restarted or cut-off master
 		// whose data is behind its followers': serving (a snapshot above
-		// all) could overwrite their newer, acknowledged writes.
+		// all) could overwrite their newer, acknowledged writes. That holds
+		// before its first map too: a restarted shard is asked by the
+		// followers of its former self before it knows its roles.
 		s.idleFetch(c, waitMS)
 		return
 	}
@@ -486,6 +499,9 @@ func (s *Server) writeFetchReply(c *conn, req []fetchPos) bool {
 			break
 		}
 		r := req[(start+k)%len(req)]
+		if !s.servesCopies(r.p) {
+			continue
+		}
 		if !r.diverged && s.upToDate(r.p, r.after) {
 			continue
 		}

@@ -750,3 +750,53 @@ func historyAtOrZero(s *Server, p int, seq uint64) uint64 {
 	h, _ := part.historyAt(seq)
 	return h
 }
+
+// TestOnlyTheMasterServesCopies checks a shard gives a partition's effects
+// and snapshots to other copies only while it masters the partition and
+// holds its lease. A restarted voter replaying old maps once fetched from a
+// shard that did not master the partition any more, loaded its nearly empty
+// snapshot, and handed it on: every copy lost the partition's writes.
+func TestOnlyTheMasterServesCopies(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.CommitLevel, cfg.MinInSync = CommitMaster, 1
+	s := startServer(t, cfg, nil)
+	c := &sinkConn{}
+	mine, other := 1, 2
+	run(s, c, "SET", keyIn(s, mine, 0), "v")
+	run(s, c, "SET", keyIn(s, other, 0), "v")
+	roles := make([]PartRole, cfg.Partitions)
+	for p := range roles {
+		roles[p] = PartRole{Epoch: 1, Master: "elsewhere", MasterAddr: "127.0.0.1:1", InSync: []string{"elsewhere", cfg.ID}}
+	}
+	roles[mine] = PartRole{Epoch: 1, Master: cfg.ID, MasterAddr: s.Addr(), InSync: []string{cfg.ID, "f"}}
+	if err := s.ApplyRoles(1, roles); err != nil {
+		t.Fatal(err)
+	}
+	cl := dial(t, s.Addr())
+	// A copy ahead of this shard on both partitions would be told to load
+	// a snapshot of each; only the mastered one may answer.
+	got := cl.do("SHARDIS.FETCH", "f", "0", strconv.Itoa(mine), "5", strconv.Itoa(other), "5")
+	if want := arrR(arrR(intR(int64(mine)), intR(1), arrR(), intR(1))); got != want {
+		t.Fatalf("FETCH of a mastered and a followed partition = %q, want only the mastered one: %q", got, want)
+	}
+	if got := cl.do("SHARDIS.SNAPSHOT", strconv.Itoa(other)); got != errR("ERR this shard does not master partition "+strconv.Itoa(other)) {
+		t.Fatalf("SNAPSHOT of a partition this shard does not master = %q", got)
+	}
+	if got := cl.do("SHARDIS.SNAPSHOT", strconv.Itoa(mine)); !strings.HasPrefix(got, "$") {
+		t.Fatalf("SNAPSHOT of a mastered partition = %q", got)
+	}
+
+	// With leases required, a shard without one serves nothing, even
+	// before it has roles (a restarted master, asked by its followers).
+	lcfg := testConfig(t)
+	lcfg.ID, lcfg.RequireLease = "l", true
+	l := startServer(t, lcfg, nil)
+	run(l, c, "SET", keyIn(l, mine, 0), "v")
+	lc := dial(t, l.Addr())
+	if got := lc.do("SHARDIS.FETCH", "f", "0", strconv.Itoa(mine), "5"); got != arrR() {
+		t.Fatalf("FETCH from a shard without a lease = %q, want nothing", got)
+	}
+	if got := lc.do("SHARDIS.SNAPSHOT", strconv.Itoa(mine)); !strings.HasPrefix(got, "-NOLEASE") {
+		t.Fatalf("SNAPSHOT from a shard without a lease = %q", got)
+	}
+}
