@@ -367,41 +367,36 @@ func (s *Server) commit(p *partition, t *txn, fn func(t *txn) error) error {
 	if err != nil {
 		return err
 	}
-	if t.cleared {
-		p.exps = newExpIndex()
-	}
-	p.apply(t.changes)
+	p.apply(t)
 	if seq != 0 {
-		prev := p.hash
-		p.seq, p.hash = seq, hash
-		if logged {
-			p.log.push(Effect{Partition: p.id, Seq: seq, Ops: t.ops}, t.now, hash, prev, s.replLogSize(), s.replLogBytes())
-		} else if p.log.len() > 0 {
-			p.log.reset() // the log must end at p.seq
-		}
+		s.advance(p, Effect{Partition: p.id, Seq: seq, Ops: t.ops}, hash, t.now, logged)
 		s.seqMoved(p)
 	}
 	return nil
+}
+
+// advance moves p to effect e's seq and history hash once e committed,
+// logging e when p keeps a log (see keepsLog); without one, the log is
+// dropped, since a log must end at p.seq. Caller holds p.mu.
+func (s *Server) advance(p *partition, e Effect, hash uint64, atMS int64, logged bool) {
+	prev := p.hash
+	p.seq, p.hash = e.Seq, hash
+	if logged {
+		p.log.push(e, atMS, hash, prev, s.replLogSize(), s.replLogBytes())
+	} else if p.log.len() > 0 {
+		p.log.reset()
+	}
 }
 
 func newExpIndex() *btree.BTreeG[expEntry] {
 	return btree.NewBTreeGOptions(expLess, btree.Options{NoLocks: true})
 }
 
-// seqMoved wakes those waiting for p's next seq, and the FETCHes waiting
-// for any. Caller holds p.mu.
+// seqMoved publishes p's new seq and wakes the FETCHes waiting for any
+// partition's. Caller holds p.mu.
 func (s *Server) seqMoved(p *partition) {
 	p.seqNow.Store(p.seq)
-	p.wake()
 	s.repl.moved.notify()
-}
-
-// wake closes the channel of those waiting for the next seq. Caller holds p.mu.
-func (p *partition) wake() {
-	if p.waiters != nil {
-		close(p.waiters)
-		p.waiters = nil
-	}
 }
 
 // putRaw stores a record's exact bytes (from an effect or a snapshot),
@@ -564,27 +559,6 @@ func (s *Server) position(pid int) (seq, hash uint64, err error) {
 	return p.seq, p.hash, nil
 }
 
-// SeqChanged returns a channel closed once partition pid's seq differs from
-// afterSeq (at once if it already does), so a replication stream can wait
-// for new effects instead of polling. It opens the partition if needed.
-func (s *Server) SeqChanged(pid int, afterSeq uint64) (<-chan struct{}, error) {
-	p, err := s.partitionForWrite(pid)
-	if err != nil {
-		return nil, err
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.seq != afterSeq {
-		ch := make(chan struct{})
-		close(ch)
-		return ch, nil
-	}
-	if p.waiters == nil {
-		p.waiters = make(chan struct{})
-	}
-	return p.waiters, nil
-}
-
 // partitionForWrite returns partition pid, opening (and creating) it.
 func (s *Server) partitionForWrite(pid int) (*partition, error) {
 	if err := s.checkPartition(pid); err != nil {
@@ -716,17 +690,10 @@ func (s *Server) ApplyEffects(pid int, effects []Effect) (uint64, error) {
 	if err != nil {
 		return p.seq, err
 	}
-	if t.cleared {
-		p.exps = newExpIndex()
-	}
-	p.apply(t.changes)
-	keep := s.keepsLog(p)
-	for i := range batch {
-		prev := p.hash
-		p.seq, p.hash = batch[i].Seq, hashes[i]
-		if keep {
-			p.log.push(Effect{Partition: pid, Seq: p.seq, Ops: batch[i].Ops}, t.now, p.hash, prev, s.replLogSize(), s.replLogBytes())
-		}
+	p.apply(&t)
+	logged := s.keepsLog(p)
+	for i, e := range batch {
+		s.advance(p, Effect{Partition: pid, Seq: e.Seq, Ops: e.Ops}, hashes[i], t.now, logged)
 	}
 	s.seqMoved(p)
 	return p.seq, batchErr

@@ -522,17 +522,17 @@ func TestEffectsSinceBeyondLog(t *testing.T) {
 	}
 }
 
-func TestSeqChanged(t *testing.T) {
+// TestSeqMovedWakesFetches checks a write wakes whoever waits for a seq to
+// move (the FETCHes), and publishes the partition's seq to upToDate.
+func TestSeqMovedWakesFetches(t *testing.T) {
 	s := newTestServer(t, testConfig(t), nil)
 	p := s.pid([]byte("w"))
-	ch, err := s.SeqChanged(p, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case <-ch:
+	ch := s.repl.moved.wait()
+	if isClosed(ch) {
 		t.Fatal("woken before any write")
-	default:
+	}
+	if !s.upToDate(p, 0) {
+		t.Fatal("a partition never written is up to date at seq 0")
 	}
 	run(s, &sinkConn{}, "SET", "w", "1")
 	select {
@@ -540,8 +540,8 @@ func TestSeqChanged(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("not woken by a write")
 	}
-	if ch, _ := s.SeqChanged(p, 0); !isClosed(ch) {
-		t.Fatal("SeqChanged for an old seq must be ready at once")
+	if s.upToDate(p, 0) || !s.upToDate(p, 1) {
+		t.Fatal("upToDate does not follow the partition's seq")
 	}
 }
 

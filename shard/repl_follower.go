@@ -144,7 +144,7 @@ func (f *follower) session(ctx context.Context) (progressed bool, err error) {
 	for _, p := range f.parts {
 		want[p] = true
 	}
-	fetch := [][]byte{[]byte("SHARDIS.FETCH"), []byte("SHARDIS.FETCHMORE")}
+	fetchAll, fetchMoved := []byte("SHARDIS.FETCH"), []byte("SHARDIS.FETCHMORE")
 	args := make([][]byte, 3, 3+2*len(f.parts))
 	args[1] = []byte(s.cfg.ID)
 	args[2] = strconv.AppendInt(nil, wait.Milliseconds(), 10)
@@ -157,9 +157,9 @@ func (f *follower) session(ctx context.Context) (progressed bool, err error) {
 		// those whose position moved (see SHARDIS.FETCHMORE).
 		full := time.Since(lastFull) >= fullFetchEvery
 		args = args[:3]
-		args[0] = fetch[1]
+		args[0] = fetchMoved
 		if full {
-			args[0], lastFull = fetch[0], time.Now()
+			args[0], lastFull = fetchAll, time.Now()
 		}
 		for i, p := range f.parts {
 			seq, hash, err := s.position(p)

@@ -233,6 +233,12 @@ func (s *Server) ackedByAll(p int, seq uint64, followers []string) bool {
 	a := &s.repl.acks[p]
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	return a.hold(seq, followers)
+}
+
+// hold reports whether every one of followers acknowledged seq. Caller
+// holds a.mu.
+func (a *ackPart) hold(seq uint64, followers []string) bool {
 	for _, f := range followers {
 		if a.acked[f] < seq {
 			return false
@@ -275,14 +281,7 @@ func (s *Server) waitAcked(ctx context.Context, p int, seq uint64, followers []s
 	a := &s.repl.acks[p]
 	for {
 		a.mu.Lock()
-		done := true
-		for _, f := range followers {
-			if a.acked[f] < seq {
-				done = false
-				break
-			}
-		}
-		if done {
+		if a.hold(seq, followers) {
 			a.mu.Unlock()
 			return nil
 		}

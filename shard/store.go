@@ -67,11 +67,10 @@ type partition struct {
 
 	// Replication state (see effects.go); guarded by mu. seq and follower
 	// are also stored in the partition's meta record.
-	seq      uint64        // sequence number of the last committed effect
-	hash     uint64        // history hash at seq (see historyChain)
-	follower bool          // effects come from a master: no local expiry
-	log      effectLog     // recent effects, for followers catching up (see keepsLog)
-	waiters  chan struct{} // closed at the next seq change; nil if none
+	seq      uint64    // sequence number of the last committed effect
+	hash     uint64    // history hash at seq (see historyChain)
+	follower bool      // effects come from a master: no local expiry
+	log      effectLog // recent effects, for followers catching up (see keepsLog)
 
 	expiring atomic.Int64 // exps.Len(), readable without mu
 
@@ -214,9 +213,12 @@ func (t *txn) deleteSK(sk string) {
 	}
 }
 
-// apply updates the expiry index after a successful commit. Caller holds p.mu.
-func (p *partition) apply(changes []expChange) {
-	for _, c := range changes {
+// apply updates the expiry index after t committed. Caller holds p.mu.
+func (p *partition) apply(t *txn) {
+	if t.cleared {
+		p.exps = newExpIndex()
+	}
+	for _, c := range t.changes {
 		if c.old != 0 {
 			p.exps.Delete(expEntry{at: c.old, sk: c.sk})
 		}
