@@ -32,13 +32,11 @@ type reply struct {
 	reroute func(r *reply, i int, rt *routing) []byte
 	rt      *routing
 
-	// A command forwarded whole (the common case) keeps its request, its
-	// partition and its encoding here rather than in allocations of
-	// their own.
+	// A command forwarded whole (the common case) keeps its request and
+	// its partition here rather than in allocations of their own.
 	one  [1]*request
 	req  request
 	part int
-	raw  []byte
 	// reuse marks a reply its client may take again once it is answered
 	// (see client.newReply).
 	reuse bool
@@ -64,12 +62,7 @@ func (cl *client) recycle(r *reply) {
 	if !r.reuse || len(cl.free) >= window {
 		return
 	}
-	buf := r.req.reply[:0]
-	if cap(buf) > smallReply {
-		buf = nil // keep no large reply alive
-	}
-	*r = reply{reuse: true}
-	r.req.reply = buf
+	*r = reply{reuse: true} // keeps no reply alive; finish uses req.small again
 	cl.free = append(cl.free, r)
 }
 
@@ -268,7 +261,7 @@ func (p *Proxy) forward(cl *client, cmd *resp.Command, args [][]byte, raw []byte
 		raw = resp.AppendCommand(nil, args...)
 	}
 	r := cl.newReply()
-	r.rt, r.reroute, r.part, r.raw = rt, rerouteForwarded, part, raw
+	r.rt, r.reroute, r.part = rt, rerouteForwarded, part
 	q := &r.req
 	q.cmd, q.done = raw, make(chan struct{})
 	bc.send(q)
@@ -283,7 +276,7 @@ func rerouteForwarded(r *reply, _ int, rt *routing) []byte {
 	if bc == nil {
 		return resp.AppendError(nil, noMaster(r.part))
 	}
-	q := newRequest(r.raw)
+	q := newRequest(r.req.cmd)
 	bc.send(q)
 	q.wait()
 	if q.err != nil {

@@ -387,12 +387,7 @@ func parseValue(b []byte, pos, depth int) (Value, int, error) {
 	if count > int64(rest) {
 		count = int64(rest) + 1
 	} else {
-		if v.Kind == KindMap || v.Kind == KindAttr {
-			count *= 2
-		}
-		if v.Kind == KindAttr {
-			count++
-		}
+		count = e.children()
 	}
 	if count > 0 && depth >= MaxDepth {
 		return Value{}, 0, protoErr(pos, "aggregates nested too deeply")
@@ -772,6 +767,19 @@ func SplitArray(raw []byte, dst [][]byte) ([][]byte, error) {
 	return dst, nil
 }
 
+// children is how many values follow an aggregate's header: its count,
+// twice that for a map's or an attribute's pairs, and an attribute's
+// annotated value.
+func (e elem) children() int64 {
+	switch Kind(e.typ) {
+	case KindMap:
+		return 2 * e.n
+	case KindAttr:
+		return 2*e.n + 1
+	}
+	return e.n
+}
+
 // skipValue returns the offset just past the value starting at b[pos].
 func skipValue(b []byte, pos, depth int) (int, error) {
 	e, err := readElem(b, pos)
@@ -786,13 +794,7 @@ func skipValue(b []byte, pos, depth int) (int, error) {
 	if e.null {
 		return e.end, nil
 	}
-	count := e.n
-	if Kind(e.typ) == KindMap || Kind(e.typ) == KindAttr {
-		count *= 2
-	}
-	if Kind(e.typ) == KindAttr {
-		count++
-	}
+	count := e.children()
 	if count > 0 && depth >= MaxDepth {
 		return 0, protoErr(pos, "aggregates nested too deeply")
 	}
