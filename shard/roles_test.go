@@ -672,18 +672,7 @@ func TestWriteResumesWhenMapDropsLaggingCopy(t *testing.T) {
 // failover could still lose it): it waits for the acknowledgement and,
 // when none comes in time, answers TRYAGAIN instead of the value.
 func TestReadWaitsForUnacknowledgedWrite(t *testing.T) {
-	cfg := testConfig(t)
-	cfg.ID = "a"
-	cfg.ReplAckTimeout = 300 * time.Millisecond
-	a := startServer(t, cfg, nil)
-	roles := make([]PartRole, cfg.Partitions)
-	for p := range roles {
-		// b is in sync but never fetches: nothing is acknowledged.
-		roles[p] = PartRole{Epoch: 1, Master: "a", MasterAddr: a.Addr(), InSync: []string{"a", "b"}}
-	}
-	if err := a.ApplyRoles(1, roles); err != nil {
-		t.Fatal(err)
-	}
+	a := startLonelyMaster(t, "a", "b", 300*time.Millisecond)
 	key := keyIn(a, 0, 0)
 	writer, reader := dial(t, a.Addr()), dial(t, a.Addr())
 	done := make(chan string, 1)
@@ -743,17 +732,7 @@ func TestPipelineWaitsOnceForItsCopies(t *testing.T) {
 	}
 
 	// A master whose in-sync copy never fetches.
-	cfg := testConfig(t)
-	cfg.ID = "m"
-	cfg.ReplAckTimeout = 200 * time.Millisecond
-	m := startServer(t, cfg, nil)
-	roles := make([]PartRole, cfg.Partitions)
-	for p := range roles {
-		roles[p] = PartRole{Epoch: 1, Master: "m", MasterAddr: m.Addr(), InSync: []string{"m", "x"}}
-	}
-	if err := m.ApplyRoles(1, roles); err != nil {
-		t.Fatal(err)
-	}
+	m := startLonelyMaster(t, "m", "x", 200*time.Millisecond)
 	cm := dial(t, m.Addr())
 	k1, k2 := keyIn(m, 0, 0), keyIn(m, 1, 0)
 	cm.send("PING")
@@ -770,4 +749,23 @@ func TestPipelineWaitsOnceForItsCopies(t *testing.T) {
 			t.Fatalf("reply %d: %q, want %q", i, got, want)
 		}
 	}
+}
+
+// startLonelyMaster starts shard id mastering every partition with one
+// more in-sync copy, other, that never fetches: nothing it writes is
+// acknowledged, and a write or read waiting for its copies gives up after
+// ackTimeout.
+func startLonelyMaster(t *testing.T, id, other string, ackTimeout time.Duration) *Server {
+	t.Helper()
+	cfg := testConfig(t)
+	cfg.ID, cfg.ReplAckTimeout = id, ackTimeout
+	s := startServer(t, cfg, nil)
+	roles := make([]PartRole, cfg.Partitions)
+	for p := range roles {
+		roles[p] = PartRole{Epoch: 1, Master: id, MasterAddr: s.Addr(), InSync: []string{id, other}}
+	}
+	if err := s.ApplyRoles(1, roles); err != nil {
+		t.Fatal(err)
+	}
+	return s
 }
