@@ -8,7 +8,7 @@ import (
 )
 
 func TestCommandTableSanity(t *testing.T) {
-	want := strings.Fields("ping echo quit select hello auth command client info dbsize flushall flushdb time get set setnx setex psetex getset getdel getex mget mset msetnx append strlen getrange substr setrange incr decr incrby decrby incrbyfloat del unlink exists type expire pexpire expireat pexpireat ttl pttl expiretime pexpiretime persist touch rename renamenx copy scan keys randomkey reset")
+	want := strings.Fields("append auth bitcount bitfield bitfield_ro bitop bitpos client command copy dbsize decr decrby del dump echo exists expire expireat expiretime flushall flushdb geoadd geodist geohash geopos georadius georadius_ro georadiusbymember georadiusbymember_ro geosearch geosearchstore get getbit getdel getex getrange getset hdel hello hexists hget hgetall hincrby hincrbyfloat hkeys hlen hmget hmset hrandfield hscan hset hsetnx hstrlen hvals incr incrby incrbyfloat info keys lcs lindex linsert llen lmove lmpop lpop lpos lpush lpushx lrange lrem lset ltrim memory mget mset msetnx object persist pexpire pexpireat pexpiretime pfadd pfcount pfmerge ping psetex pttl quit randomkey rename renamenx reset restore rpop rpoplpush rpush rpushx sadd scan scard sdiff sdiffstore select set setbit setex setnx setrange sinter sintercard sinterstore sismember smembers smismember smove sort sort_ro spop srandmember srem sscan strlen substr sunion sunionstore time touch ttl type unlink zadd zcard zcount zdiff zdiffstore zincrby zinter zintercard zinterstore zlexcount zmpop zmscore zpopmax zpopmin zrandmember zrange zrangebylex zrangebyscore zrangestore zrank zrem zremrangebylex zremrangebyrank zremrangebyscore zrevrange zrevrangebylex zrevrangebyscore zrevrank zscan zscore zunion zunionstore")
 	sort.Strings(want)
 	var names []string
 	for _, c := range Commands() {
@@ -51,7 +51,7 @@ func TestLookup(t *testing.T) {
 			t.Errorf("Lookup(%q) = %v", name, c)
 		}
 	}
-	for _, name := range []string{"", "ge", "gett", "hget", strings.Repeat("a", 100), "get\x00"} {
+	for _, name := range []string{"", "ge", "gett", "hgett", strings.Repeat("a", 100), "get\x00"} {
 		if c := Lookup([]byte(name)); c != nil {
 			t.Errorf("Lookup(%q) = %v", name, c.Name)
 		}

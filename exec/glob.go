@@ -1,4 +1,4 @@
-package shard
+package exec
 
 // globMatch reports whether str matches the glob pattern with exactly the
 // semantics of Redis's stringmatchlen (util.c, case-sensitive): '*' any run,

@@ -1,6 +1,9 @@
-package shard
+package exec
 
 import (
+	"context"
+
+	"github.com/redis/go-redis/v9"
 	"testing"
 
 	"github.com/shardis/shardis/internal/redistest"
@@ -90,11 +93,17 @@ func TestGlobMatch(t *testing.T) {
 // started for the test.
 func TestGlobAgainstRedis(t *testing.T) {
 	addr := redistest.Start(t)
-	c := dial(t, addr)
+	c := redis.NewClient(&redis.Options{Addr: addr})
+	defer c.Close()
+	ctx := context.Background()
 	for _, gc := range globCases {
-		c.do("FLUSHALL")
-		c.do("SET", gc.str, "1")
-		got := c.do("KEYS", gc.pattern) == arrR(bulkR(gc.str))
+		c.FlushAll(ctx)
+		c.Set(ctx, gc.str, "1", 0)
+		keys, err := c.Keys(ctx, gc.pattern).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := len(keys) == 1 && keys[0] == gc.str
 		if got != gc.want {
 			t.Errorf("redis KEYS %q on %q matched=%v, table says %v", gc.pattern, gc.str, got, gc.want)
 		}

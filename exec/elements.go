@@ -1,0 +1,216 @@
+package exec
+
+import (
+	"encoding/binary"
+	"math"
+	"strconv"
+
+	"github.com/shardis/shardis/store"
+)
+
+// Encodings, stored in a collection record's Enc byte, named as OBJECT
+// ENCODING names them. A collection's encoding moves up when it crosses a
+// Config threshold and, as in Redis, never back down.
+const (
+	encNone      byte = 0
+	encListpack  byte = 'p'
+	encHashtable byte = 'h'
+	encIntset    byte = 'i'
+	encSkiplist  byte = 's'
+	encQuicklist byte = 'q'
+)
+
+// encodingName is the OBJECT ENCODING name of a collection encoding.
+func encodingName(enc byte) string {
+	switch enc {
+	case encListpack:
+		return "listpack"
+	case encHashtable:
+		return "hashtable"
+	case encIntset:
+		return "intset"
+	case encSkiplist:
+		return "skiplist"
+	case encQuicklist:
+		return "quicklist"
+	}
+	return "unknown"
+}
+
+// Hash, set and sorted-set members are stored in SpaceElem under
+// memberHash(member) | member, so that the elements of a collection are
+// ordered by a hash: HSCAN, SSCAN and ZSCAN use it as their cursor, which
+// stays valid whatever is added or removed between calls (an element
+// present for the whole scan is returned, as Redis guarantees).
+
+// memberHash is FNV-1a 32 of a member, the same function as store.KeyHash.
+func memberHash(member []byte) uint32 { return store.KeyHash(member) }
+
+// memberSub is the element sub-key of a member.
+func memberSub(member []byte) []byte {
+	b := make([]byte, 4+len(member))
+	binary.BigEndian.PutUint32(b, memberHash(member))
+	copy(b[4:], member)
+	return b
+}
+
+// subMember is the member of an element sub-key made by memberSub.
+func subMember(sub string) string {
+	if len(sub) < 4 {
+		return ""
+	}
+	return sub[4:]
+}
+
+// subHash is the hash prefix of an element sub-key made by memberSub.
+func subHash(sub string) uint32 {
+	if len(sub) < 4 {
+		return 0
+	}
+	return binary.BigEndian.Uint32([]byte(sub[:4]))
+}
+
+// hashPivot is the smallest sub-key with hash h.
+func hashPivot(h uint32) []byte {
+	return binary.BigEndian.AppendUint32(nil, h)
+}
+
+// scanArgs are the options of SCAN, HSCAN, SSCAN and ZSCAN.
+type scanArgs struct {
+	cursor  uint64
+	match   []byte // nil: every element
+	count   int
+	typ     []byte // SCAN's TYPE; nil: any
+	novalue bool
+}
+
+const errInvalidCursor = Error("ERR invalid cursor")
+
+// parseScanArgs parses "cursor [MATCH pattern] [COUNT count] [TYPE type]"
+// starting at args[i] (the cursor); withType allows TYPE (SCAN only).
+func parseScanArgs(args [][]byte, i int, withType bool) (scanArgs, error) {
+	a := scanArgs{count: 10}
+	cur, err := strconv.ParseUint(string(args[i]), 10, 64)
+	if err != nil {
+		return a, errInvalidCursor
+	}
+	a.cursor = cur
+	for i++; i < len(args); i += 2 {
+		if i+1 >= len(args) {
+			return a, ErrSyntax
+		}
+		switch {
+		case eqFold(args[i], "match"):
+			a.match = args[i+1]
+			if len(a.match) == 1 && a.match[0] == '*' {
+				a.match = nil
+			}
+		case eqFold(args[i], "count"):
+			n, ok := parseInt(args[i+1])
+			if !ok {
+				return a, ErrNotInt
+			}
+			if n < 1 {
+				return a, ErrSyntax
+			}
+			a.count = int(min(n, 1<<20))
+		case withType && eqFold(args[i], "type"):
+			a.typ = args[i+1]
+		default:
+			return a, ErrSyntax
+		}
+	}
+	return a, nil
+}
+
+// scanMembers serves HSCAN, SSCAN and ZSCAN over a hash-ordered
+// collection: it calls emit for up to about a.count elements from the
+// cursor on that match a.match and returns the next cursor (0 when done).
+// A collection in a small encoding is returned whole, as Redis does.
+func scanMembers(c *Ctx, key []byte, r *store.Record, a scanArgs, emit func(member, val string)) (uint64, error) {
+	small := r.Enc == encListpack || r.Enc == encIntset
+	if a.cursor > 0xffffffff {
+		return 0, nil
+	}
+	from := hashPivot(uint32(a.cursor))
+	if small {
+		from = nil
+	}
+	next := uint64(0)
+	seen := 0
+	var lastHash uint32
+	err := c.Tx.Ascend(store.SpaceElem, key, r.Gen, from, nil, func(sub, val string) bool {
+		h := subHash(sub)
+		if !small && seen >= a.count && h != lastHash {
+			next = uint64(h)
+			return false
+		}
+		seen++
+		lastHash = h
+		m := subMember(sub)
+		if a.match == nil || globMatch(a.match, []byte(m)) {
+			emit(m, val)
+		}
+		return true
+	})
+	if next == 0 && err == nil {
+		// Hash 0 is also the first cursor; the scan is over.
+		return 0, nil
+	}
+	return next, err
+}
+
+// Sorted sets keep each member twice: in SpaceElem under memberSub(member)
+// with its score (scoreBytes) as the value, for ZSCORE and ZADD; and in
+// SpaceScore under scoreBytes(score) | member with an empty value, ordered
+// as Redis orders a sorted set (by score, then member bytes).
+
+// scoreBytes encodes f so that byte order is numeric order: IEEE 754 with
+// the sign bit flipped for positives and every bit inverted for negatives.
+// -0 is stored as 0, as Redis treats them as equal.
+func scoreBytes(f float64) []byte {
+	if f == 0 {
+		f = 0
+	}
+	u := math.Float64bits(f)
+	if u&(1<<63) != 0 {
+		u = ^u
+	} else {
+		u |= 1 << 63
+	}
+	return binary.BigEndian.AppendUint64(make([]byte, 0, 8), u)
+}
+
+// scoreFrom decodes the first 8 bytes of b as made by scoreBytes.
+func scoreFrom(b string) float64 {
+	if len(b) < 8 {
+		return 0
+	}
+	u := binary.BigEndian.Uint64([]byte(b[:8]))
+	if u&(1<<63) != 0 {
+		u &^= 1 << 63
+	} else {
+		u = ^u
+	}
+	return math.Float64frombits(u)
+}
+
+// Lists keep element i (0 = head) in SpaceElem under listSub(Head+i): the
+// record's Head and Tail are positions counted out from the middle, so
+// pushes at either end are one put each.
+
+// listStart is Head and Tail of a new list.
+const listStart int64 = 0
+
+// listSub is the sub-key of list position pos, ordered as pos is.
+func listSub(pos int64) []byte {
+	return binary.BigEndian.AppendUint64(make([]byte, 0, 8), uint64(pos)^(1<<63))
+}
+
+// subPos is the position of a sub-key made by listSub.
+func subPos(sub string) int64 {
+	if len(sub) < 8 {
+		return 0
+	}
+	return int64(binary.BigEndian.Uint64([]byte(sub[:8])) ^ (1 << 63))
+}
