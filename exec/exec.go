@@ -43,6 +43,9 @@ type Config struct {
 	SetMaxIntsetEntries    int // set-max-intset-entries, default 512
 	ZSetMaxListpackEntries int // zset-max-listpack-entries, default 128
 	ZSetMaxListpackValue   int // zset-max-listpack-value, default 64
+	// MaxStringLen bounds a string a command may build (APPEND,
+	// SETRANGE, SETBIT): proto-max-bulk-len, default 512 MiB.
+	MaxStringLen int64
 }
 
 // WithDefaults returns cfg with every zero field set to its default.
@@ -57,6 +60,9 @@ func (cfg Config) WithDefaults() Config {
 	def(&cfg.SetMaxIntsetEntries, 512)
 	def(&cfg.ZSetMaxListpackEntries, 128)
 	def(&cfg.ZSetMaxListpackValue, 64)
+	if cfg.MaxStringLen == 0 {
+		cfg.MaxStringLen = 512 << 20
+	}
 	return cfg
 }
 

@@ -121,3 +121,7 @@ func globMatchImpl(p, s []byte, skipLonger *bool) bool {
 	}
 	return len(p) == 0 && len(s) == 0
 }
+
+// GlobMatch reports whether str matches the Redis glob pattern, as
+// stringmatchlen does (SCAN/KEYS MATCH).
+func GlobMatch(pattern, str []byte) bool { return globMatch(pattern, str) }

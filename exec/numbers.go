@@ -333,3 +333,7 @@ func trimDot(s string) string {
 func newLongDouble() *big.Float {
 	return new(big.Float).SetPrec(ldPrec).SetMode(big.ToNearestEven)
 }
+
+// ParseInt parses b as Redis's string2ll does, for callers outside exec
+// (the shard's own commands) that must accept exactly what Redis accepts.
+func ParseInt(b []byte) (int64, bool) { return parseInt(b) }

@@ -112,8 +112,8 @@ func measurePartitionCost(b *testing.B, p int) {
 		b.Fatal(err)
 	}
 	for pid := range p {
-		if err := s.update(pid, true, s.nowMS(), func(tx *txn) error {
-			return tx.put([]byte(fmt.Sprintf("k%d", pid)), typeString, 0, "v")
+		if err := s.update(pid, s.nowMS(), func(tx *txn) error {
+			return tx.PutString([]byte(fmt.Sprintf("k%d", pid)), 0, "v")
 		}); err != nil {
 			b.Fatal(err)
 		}

@@ -1,21 +1,27 @@
 package shard
 
 import (
-	"math"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
 	"time"
 
 	"github.com/tidwall/redcon"
 
+	"github.com/shardis/shardis/exec"
 	"github.com/shardis/shardis/resp"
 	"github.com/shardis/shardis/ring"
+	"github.com/shardis/shardis/store"
 )
 
-// handler executes one command. args[0] is the command name; arity has
-// been checked. now is the command's time (unix ms), read once so that
-// every key of a command sees the same instant, as in Redis.
+// handler executes one of the shard's own commands (those that are not
+// about one partition's data: PING, the internal and replication
+// commands). args[0] is the command name; arity has been checked. now is
+// the command's time (unix ms).
 type handler func(s *Server, c *conn, args [][]byte, now int64)
 
-// command is an entry of the command table.
+// command is an entry of the shard's own command table.
 type command struct {
 	name  string // canonical lower-case name, also the metrics label
 	fn    handler
@@ -33,14 +39,13 @@ func (e *command) arityOK(n int) bool {
 	return n == e.arity
 }
 
-// commandTable maps lower-case names to commands. It is built once and
-// never modified. Each data type adds its commands from its own file
-// (stringCommands, keyCommands, …).
+// commandTable maps lower-case names to the shard's own commands. It is
+// built once and never modified. Data commands are exec's.
 var commandTable = buildCommandTable()
 
 func buildCommandTable() map[string]*command {
 	t := make(map[string]*command)
-	for _, group := range [][]command{stringCommands, keyCommands, connCommands, internalCommands, replCommands, replStreamCommands} {
+	for _, group := range [][]command{connCommands, internalCommands, replCommands, replStreamCommands} {
 		for i := range group {
 			e := group[i]
 			e.spec = resp.Lookup([]byte(e.name))
@@ -59,7 +64,10 @@ func lookupCommand(name []byte) *command {
 	}
 	var buf [maxCommandName]byte
 	for i, c := range name {
-		buf[i] = lower(c)
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		buf[i] = c
 	}
 	return commandTable[string(buf[:len(name)])]
 }
@@ -80,51 +88,200 @@ func (s *Server) handle(rc redcon.Conn, cmd redcon.Command) {
 	if len(args) == 0 {
 		return
 	}
-	e := lookupCommand(args[0])
-	if e == nil {
-		c.WriteError(resp.UnknownCommand(args))
-		s.metrics.Commands.Observe("unknown", false, time.Since(start))
-		return
+	now := start.UnixMilli()
+	if !s.realClock {
+		now = s.nowMS()
 	}
 	c.failed = false
-	if !e.arityOK(len(args)) {
-		c.WriteError(resp.WrongArgs(e.name))
-	} else {
-		now := start.UnixMilli()
-		if !s.realClock {
-			now = s.nowMS()
-		}
-		// The connection's gate is reused command after command (hold
-		// copies what it keeps), which spares an allocation per command.
-		g := &c.gate
-		*g = roleGate{}
-		if s.gate(c, e, args, g) {
+	name := "unknown"
+	if e := lookupCommand(args[0]); e != nil {
+		name = e.name
+		if !e.arityOK(len(args)) {
+			c.WriteError(resp.WrongArgs(e.name))
+		} else {
 			e.fn(s, c, args, now)
-			if w := redcon.BaseWriter(rc); g.table != nil && w != nil {
-				// Replies leave only once their copies hold what the
-				// command did; the whole pipeline waits together.
-				c.hold(g, bufferLen(w))
-			} else {
-				s.awaitReplicas(c, g)
-			}
+		}
+	} else if x := exec.Lookup(args[0]); x != nil {
+		name = x.Name
+		if !x.Spec.ArityOK(len(args)) {
+			c.WriteError(resp.WrongArgs(x.Name))
+		} else {
+			s.runData(c, x, args, now, true)
+		}
+	} else {
+		c.WriteError(resp.UnknownCommand(args))
+	}
+	s.metrics.Commands.Observe(name, !c.failed, time.Since(start))
+}
+
+// runData runs a data command in a transaction of its keys' partition,
+// after the role checks, and holds its reply until its copies acknowledge.
+// The commands Redis Cluster splits by key (MGET, MSET, DEL, UNLINK,
+// EXISTS, TOUCH) run once per partition of their keys and their replies
+// are merged.
+func (s *Server) runData(c *conn, x *exec.Command, args [][]byte, now int64, gated bool) {
+	// The connection's gate is reused command after command (hold copies
+	// what it keeps), which spares an allocation per command.
+	g := &c.gate
+	*g = roleGate{}
+	parts, ok := s.partsOf(x, args, g.buf[:0])
+	if !ok {
+		c.WriteError(resp.ErrCrossSlot)
+		return
+	}
+	if gated && !s.gate(c, x.Spec, parts, g) {
+		return
+	}
+	mark := c.out.Len()
+	var err error
+	switch {
+	case len(parts) == 0:
+		err = s.execIn(0, x, args, now, &c.out, false)
+	case len(parts) == 1:
+		err = s.execIn(parts[0], x, args, now, &c.out, x.Spec.IsWrite())
+	default:
+		err = s.execSplit(c, x, args, now)
+	}
+	if err != nil {
+		c.out.Truncate(mark)
+		writeStoreError(c, err)
+	} else if c.out.Len() > mark && c.out.Bytes()[mark] == '-' {
+		c.failed = true
+	}
+	if g.table != nil {
+		// Replies leave only once their copies hold what the command
+		// did; the whole pipeline waits together.
+		c.hold(g, c.out.Len())
+	}
+}
+
+// partsOf returns the partitions of a command's keys, and false when a
+// command that must be atomic names keys of several partitions.
+func (s *Server) partsOf(x *exec.Command, args [][]byte, parts []int) ([]int, bool) {
+	for _, k := range x.Spec.Keys(args) {
+		if p := s.pid(k); !slices.Contains(parts, p) {
+			parts = append(parts, p)
 		}
 	}
-	s.metrics.Commands.Observe(e.name, !c.failed, time.Since(start))
+	if len(parts) > 1 && splitStride(x.Name) == 0 {
+		return parts, false
+	}
+	return parts, true
+}
+
+// splitStride is, for a command Redis Cluster clients split by key, the
+// distance between its keys in args; 0 for every other command.
+func splitStride(name string) int {
+	switch name {
+	case "mget", "del", "unlink", "exists", "touch":
+		return 1
+	case "mset":
+		return 2
+	}
+	return 0
+}
+
+// execIn runs x in one transaction of partition pid and appends its reply
+// to out.
+func (s *Server) execIn(pid int, x *exec.Command, args [][]byte, now int64, out *exec.Reply, write bool) error {
+	ctx := exec.Ctx{R: out, Cfg: &s.execCfg}
+	run := func(t *txn) error {
+		ctx.Tx = t
+		return ctx.Finish(x.Fn(&ctx, args))
+	}
+	if !write {
+		return s.view(pid, now, run)
+	}
+	if s.parts[pid].Load() == nil {
+		// A partition never written: the command runs against its empty
+		// view first, and only one that then writes creates the
+		// partition (a DEL or EXPIRE of a missing key creates no file).
+		mark := out.Len()
+		err := s.view(pid, now, run)
+		if !errors.Is(err, store.ErrReadOnly) {
+			return err
+		}
+		out.Truncate(mark)
+	}
+	return s.update(pid, now, run)
+}
+
+// execSplit runs a split-by-key command once per partition of its keys
+// and merges the replies as Redis would have answered them in one piece:
+// integers add up, MGET's values go back in the client's key order, MSET
+// answers OK once.
+func (s *Server) execSplit(c *conn, x *exec.Command, args [][]byte, now int64) error {
+	stride := splitStride(x.Name)
+	if (len(args)-1)%stride != 0 {
+		c.WriteError(resp.WrongArgs(x.Name))
+		return nil
+	}
+	groups := s.groupKeys(args, 1, stride)
+	vals := make([][]byte, len(args))
+	sum := int64(0)
+	var part exec.Reply
+	for _, g := range groups {
+		sub := make([][]byte, 0, 1+len(g.idx)*stride)
+		sub = append(sub, args[0])
+		for _, i := range g.idx {
+			sub = append(sub, args[i:i+stride]...)
+		}
+		part.Reset()
+		if err := s.execIn(g.pid, x, sub, now, &part, x.Spec.IsWrite()); err != nil {
+			return err
+		}
+		b := part.Bytes()
+		switch {
+		case len(b) > 0 && b[0] == '-':
+			c.out.Raw(b)
+			return nil
+		case x.Name == "mget":
+			elems, err := resp.SplitArray(b, nil)
+			if err != nil || len(elems) != len(g.idx) {
+				return fmt.Errorf("shard: malformed MGET reply %q", b)
+			}
+			for j, i := range g.idx {
+				vals[i] = append([]byte(nil), elems[j]...)
+			}
+		case b[0] == ':':
+			n, _ := strconv.ParseInt(string(b[1:len(b)-2]), 10, 64)
+			sum += n
+		}
+	}
+	switch {
+	case x.Name == "mget":
+		c.out.Array(len(args) - 1)
+		for _, v := range vals[1:] {
+			c.out.Raw(v)
+		}
+	case x.Name == "mset":
+		c.out.OK()
+	default:
+		c.out.Int(sum)
+	}
+	return nil
 }
 
 // endOfCommand runs after every command. redcon flushes once per batch of
-// pipelined commands: the held replies are released before that, and
-// before a batch of large replies to a slow reader is written early
-// rather than all kept in memory at once.
+// pipelined commands: the held replies are released before that, and a
+// batch of large replies to a slow reader is written early rather than
+// all kept in memory at once.
 func (s *Server) endOfCommand(c *conn, rc redcon.Conn) {
-	w := redcon.BaseWriter(rc)
-	big := w != nil && bufferLen(w) >= flushAt
-	if len(rc.PeekPipeline()) == 0 || big {
+	big := c.out.Len() >= flushAt
+	if len(rc.PeekPipeline()) == 0 || big || c.quit {
 		s.release(c)
+		rc.WriteRaw(c.out.Bytes())
+		c.out.Reset()
+	}
+	if c.quit {
+		_ = rc.Close() // redcon flushes what was written first
+		return
 	}
 	if big {
-		if err := w.Flush(); err != nil {
-			rc.Close()
+		if w := redcon.BaseWriter(rc); w != nil {
+			if err := w.Flush(); err != nil {
+				rc.Close()
+			}
 		}
 	}
 }
@@ -188,9 +345,7 @@ func writeStoreError(c *conn, err error) {
 
 // errReply carries a Redis error reply out of a transaction function,
 // aborting the transaction.
-type errReply string
-
-func (e errReply) Error() string { return string(e) }
+type errReply = exec.Error
 
 // finish writes err as the reply when the transaction failed, and reports
 // whether it did. Redis errors returned from inside the transaction are
@@ -205,85 +360,6 @@ func finish(c *conn, err error) bool {
 		writeStoreError(c, err)
 	}
 	return true
-}
-
-// Expiry flags of SET and GETEX options (Redis's OBJ_* flags).
-const (
-	optNX = 1 << iota
-	optXX
-	optGet
-	optKeepTTL
-	optPersist
-	optEX
-	optPX
-	optEXAT
-	optPXAT
-)
-
-const optExpire = optEX | optPX | optEXAT | optPXAT
-
-// parseStringOptions parses SET's (set true) or GETEX's options from
-// args[start:] exactly as Redis's parseExtendedStringArgumentsOrReply: any
-// repeated, conflicting or unknown option is a syntax error.
-func parseStringOptions(args [][]byte, start int, set bool) (flags int, expire []byte, ok bool) {
-	for j := start; j < len(args); j++ {
-		opt := args[j]
-		next := j+1 < len(args)
-		switch {
-		case set && equalFold(opt, "nx") && flags&optXX == 0:
-			flags |= optNX
-		case set && equalFold(opt, "xx") && flags&optNX == 0:
-			flags |= optXX
-		case set && equalFold(opt, "get"):
-			flags |= optGet
-		case set && equalFold(opt, "keepttl") && flags&(optPersist|optExpire) == 0:
-			flags |= optKeepTTL
-		case !set && equalFold(opt, "persist") && flags&(optExpire|optKeepTTL) == 0:
-			flags |= optPersist
-		case equalFold(opt, "ex") && flags&(optKeepTTL|optPersist|optEXAT|optPX|optPXAT) == 0 && next:
-			flags |= optEX
-			expire = args[j+1]
-			j++
-		case equalFold(opt, "px") && flags&(optKeepTTL|optPersist|optEX|optEXAT|optPXAT) == 0 && next:
-			flags |= optPX
-			expire = args[j+1]
-			j++
-		case equalFold(opt, "exat") && flags&(optKeepTTL|optPersist|optEX|optPX|optPXAT) == 0 && next:
-			flags |= optEXAT
-			expire = args[j+1]
-			j++
-		case equalFold(opt, "pxat") && flags&(optKeepTTL|optPersist|optEX|optEXAT|optPX) == 0 && next:
-			flags |= optPXAT
-			expire = args[j+1]
-			j++
-		default:
-			return 0, nil, false
-		}
-	}
-	return flags, expire, true
-}
-
-// expireAt converts an EX/PX/EXAT/PXAT argument to an absolute unix-ms
-// time as Redis's getExpireMillisecondsOrReply, or returns the error reply.
-func expireAt(arg []byte, flags int, now int64, cmd string) (int64, string) {
-	v, ok := parseInt(arg)
-	if !ok {
-		return 0, resp.ErrNotInteger
-	}
-	seconds := flags&(optEX|optEXAT) != 0
-	if v <= 0 || (seconds && v > math.MaxInt64/1000) {
-		return 0, resp.InvalidExpire(cmd)
-	}
-	if seconds {
-		v *= 1000
-	}
-	if flags&(optEX|optPX) != 0 {
-		if v > math.MaxInt64-now {
-			return 0, resp.InvalidExpire(cmd) // Redis detects the wrap-around
-		}
-		v += now
-	}
-	return v, ""
 }
 
 var connCommands = []command{
@@ -302,8 +378,9 @@ func cmdPing(s *Server, c *conn, args [][]byte, now int64) {
 	}
 }
 
+// cmdQuit answers OK; the connection closes once the reply is written
+// (see endOfCommand).
 func cmdQuit(s *Server, c *conn, args [][]byte, now int64) {
 	c.WriteString("OK")
 	c.quit = true
-	_ = c.Close()
 }

@@ -3,9 +3,15 @@ package shard
 import (
 	"math"
 	"math/rand/v2"
+	"strings"
 
+	"github.com/shardis/shardis/exec"
 	"github.com/shardis/shardis/resp"
+	"github.com/shardis/shardis/store"
 )
+
+// eqFold reports whether b is s, ignoring ASCII case.
+func eqFold(b []byte, s string) bool { return strings.EqualFold(string(b), s) }
 
 // Internal commands, sent by proxies only. Their replies are fixed formats
 // the proxy parses:
@@ -51,17 +57,17 @@ type scanArgs struct {
 
 func (s *Server) parseScan(args [][]byte) (scanArgs, string) {
 	var a scanArgs
-	p, ok := parseInt(args[1])
+	p, ok := exec.ParseInt(args[1])
 	if !ok || p < 0 || p >= int64(s.cfg.Partitions) {
 		return a, errInvalidPartition
 	}
 	a.pid = int(p)
-	cur, ok := parseInt(args[2])
+	cur, ok := exec.ParseInt(args[2])
 	if !ok || cur < 0 || cur > math.MaxUint32 {
 		return a, errInvalidCursor
 	}
 	a.cursor = uint32(cur)
-	n, ok := parseInt(args[3])
+	n, ok := exec.ParseInt(args[3])
 	if !ok {
 		return a, resp.ErrNotInteger
 	}
@@ -74,9 +80,9 @@ func (s *Server) parseScan(args [][]byte) (scanArgs, string) {
 			return a, resp.ErrSyntax
 		}
 		switch {
-		case equalFold(args[j], "match"):
+		case eqFold(args[j], "match"):
 			a.match = args[j+1]
-		case equalFold(args[j], "type"):
+		case eqFold(args[j], "type"):
 			a.typ = args[j+1]
 		default:
 			return a, resp.ErrSyntax
@@ -93,30 +99,22 @@ func (s *Server) parseScan(args [][]byte) (scanArgs, string) {
 func (s *Server) scanPartition(a scanArgs, now int64) (next int64, keys []string, err error) {
 	next = -1
 	err = s.view(a.pid, now, func(t *txn) error {
-		if t.tx == nil {
-			return nil
-		}
 		visited := 0
 		var last uint32
-		return t.tx.AscendGreaterOrEqual("", hashPivot(a.cursor), func(sk, raw string) bool {
-			h, key, ok := splitStorageKey(sk)
-			if !ok {
-				return true
-			}
+		return t.ScanKeys(a.cursor, func(h uint32, key string, r store.Record) bool {
 			if visited >= a.count && h != last {
 				next = int64(h)
 				return false
 			}
 			visited++
 			last = h
-			r, err := decodeRecord(raw)
-			if err != nil || r.expired(now) {
+			if r.Expired(now) {
 				return true
 			}
-			if a.typ != nil && !equalFold(a.typ, typeName(r.typ)) {
+			if a.typ != nil && !eqFold(a.typ, store.TypeName(r.Type)) {
 				return true
 			}
-			if a.match != nil && !globMatch(a.match, []byte(key)) {
+			if a.match != nil && !exec.GlobMatch(a.match, []byte(key)) {
 				return true
 			}
 			keys = append(keys, key)
@@ -153,12 +151,11 @@ func cmdKeys(s *Server, c *conn, args [][]byte, now int64) {
 			continue
 		}
 		err := s.view(pid, now, func(t *txn) error {
-			return t.tx.Ascend("", func(sk, raw string) bool {
-				_, key, ok := splitStorageKey(sk)
-				if !ok || recordExpired(raw, now) {
+			return t.ScanKeys(0, func(_ uint32, key string, r store.Record) bool {
+				if r.Expired(now) {
 					return true
 				}
-				if all || globMatch(pattern, []byte(key)) {
+				if all || exec.GlobMatch(pattern, []byte(key)) {
 					keys = append(keys, key)
 				}
 				return true
@@ -172,12 +169,6 @@ func cmdKeys(s *Server, c *conn, args [][]byte, now int64) {
 	for _, k := range keys {
 		c.WriteBulkString(k)
 	}
-}
-
-// recordExpired reports whether a stored value is past its expiry.
-func recordExpired(raw string, now int64) bool {
-	exp := recordExpiry(raw)
-	return exp != 0 && exp <= now
 }
 
 // dbsize is the number of records on the shard, expired ones not yet
@@ -290,23 +281,17 @@ func (s *Server) randomKey(now int64) (string, bool, error) {
 
 func (s *Server) randomKeyIn(pid int, pivot uint32, now int64) (key string, found bool, err error) {
 	err = s.view(pid, now, func(t *txn) error {
-		if t.tx == nil {
-			return nil
-		}
-		pick := func(sk, raw string) bool {
-			if recordExpired(raw, now) {
+		pick := func(_ uint32, k string, r store.Record) bool {
+			if r.Expired(now) {
 				return true
 			}
-			if _, k, ok := splitStorageKey(sk); ok {
-				key, found = k, true
-				return false
-			}
-			return true
+			key, found = k, true
+			return false
 		}
-		if err := t.tx.AscendGreaterOrEqual("", hashPivot(pivot), pick); err != nil || found {
+		if err := t.ScanKeys(pivot, pick); err != nil || found {
 			return err
 		}
-		return t.tx.AscendLessThan("", hashPivot(pivot), pick)
+		return t.DescendKeys(pivot, pick)
 	})
 	return key, found, err
 }

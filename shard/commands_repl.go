@@ -7,6 +7,7 @@ import (
 	"math"
 	"strconv"
 
+	"github.com/shardis/shardis/exec"
 	"github.com/shardis/shardis/resp"
 )
 
@@ -64,7 +65,7 @@ const effectsReplyBytes = 4 << 20
 
 // parsePartition reads a partition id argument.
 func (s *Server) parsePartition(c *conn, arg []byte) (int, bool) {
-	p, ok := parseInt(arg)
+	p, ok := exec.ParseInt(arg)
 	if !ok || p < 0 || p >= int64(s.cfg.Partitions) {
 		c.WriteError(errInvalidPartition)
 		return 0, false
@@ -74,7 +75,7 @@ func (s *Server) parsePartition(c *conn, arg []byte) (int, bool) {
 
 // parseCount reads a non-negative integer argument.
 func parseCount(c *conn, arg []byte) (uint64, bool) {
-	v, ok := parseInt(arg)
+	v, ok := exec.ParseInt(arg)
 	if !ok || v < 0 {
 		c.WriteError(resp.ErrNotInteger)
 		return 0, false
@@ -138,7 +139,7 @@ func cmdApply(s *Server, c *conn, args [][]byte, now int64) {
 	for _, b := range args[2:] {
 		e, err := DecodeEffect(b)
 		if err != nil {
-			c.WriteError(sanitizeLine("ERR invalid effect: " + err.Error()))
+			c.WriteError(exec.SanitizeLine("ERR invalid effect: " + err.Error()))
 			return
 		}
 		effects = append(effects, e)
@@ -158,7 +159,7 @@ func cmdApply(s *Server, c *conn, args [][]byte, now int64) {
 		c.WriteError("SEQGAP partition " + strconv.Itoa(pid) + " seq " + strconv.FormatUint(seq, 10) +
 			" next " + strconv.FormatUint(next, 10))
 	case errors.Is(err, ErrBadEffect):
-		c.WriteError(sanitizeLine("ERR invalid effect: " + err.Error()))
+		c.WriteError(exec.SanitizeLine("ERR invalid effect: " + err.Error()))
 	default:
 		writeStoreError(c, err)
 	}
@@ -196,7 +197,7 @@ func cmdLoadSnapshot(s *Server, c *conn, args [][]byte, now int64) {
 	case err == nil:
 		c.WriteInt64(int64(seq))
 	case errors.Is(err, ErrBadSnapshot):
-		c.WriteError(sanitizeLine("ERR invalid snapshot: " + err.Error()))
+		c.WriteError(exec.SanitizeLine("ERR invalid snapshot: " + err.Error()))
 	default:
 		writeStoreError(c, err)
 	}
@@ -236,11 +237,11 @@ func cmdRole(s *Server, c *conn, args [][]byte, now int64) {
 	}
 	switch {
 	case len(args) == 2:
-	case len(args) == 3 && equalFold(args[2], "master"):
+	case len(args) == 3 && eqFold(args[2], "master"):
 		if finish(c, s.SetFollower(pid, false)) {
 			return
 		}
-	case len(args) == 3 && equalFold(args[2], "follower"):
+	case len(args) == 3 && eqFold(args[2], "follower"):
 		if finish(c, s.SetFollower(pid, true)) {
 			return
 		}

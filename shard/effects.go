@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"github.com/shardis/shardis/store"
 	"hash/crc32"
 
 	"github.com/tidwall/btree"
@@ -33,7 +34,7 @@ import (
 // metaKey is the BuntDB key of a partition's meta record: seq (8 bytes,
 // big endian), history hash (8 bytes, big endian) then flags (1 byte,
 // metaFollower). A 9-byte record (no hash) is read with hash 0.
-const metaKey = "\x00"
+const metaKey = store.MetaKey
 
 // metaLen is the length of the meta record's value; metaLenNoHash that of
 // the older form without the history hash.
@@ -45,9 +46,9 @@ const (
 // metaFollower is the meta flag of a follower partition.
 const metaFollower = 1
 
-// isMetaKey reports whether sk is reserved for metadata rather than a user
-// record.
-func isMetaKey(sk string) bool { return len(sk) < storageKeyLen }
+// isMetaKey reports whether sk is reserved for metadata rather than user
+// data.
+func isMetaKey(sk string) bool { return !store.IsUserKey(sk) }
 
 func encodeMeta(seq, hash uint64, follower bool) string {
 	var b [metaLen]byte
@@ -178,21 +179,8 @@ func historyChain(prev, seq uint64, ops []Op) uint64 {
 	return h
 }
 
-// Op is one store-level mutation of a partition.
-type Op struct {
-	// Del deletes Key; otherwise Key is set to Value. A Del with an empty
-	// Key deletes every record of the partition (FLUSH), see Clear.
-	Del bool
-	// Key is the storage key: 4-byte big-endian FNV-1a hash of the user
-	// key, then the user key.
-	Key string
-	// Value is the record exactly as stored: type (1 byte), version (8),
-	// absolute expiry in unix ms (8, 0 = none), payload.
-	Value string
-}
-
-// Clear reports whether o deletes every record of its partition.
-func (o Op) Clear() bool { return o.Del && o.Key == "" }
+// Op is one store-level mutation of a partition (see store.Op).
+type Op = store.Op
 
 // Effect is what one committed write transaction did to one partition.
 type Effect struct {
@@ -346,21 +334,21 @@ func (l *effectLog) reset() { *l = effectLog{} }
 // histories apart, and a copy added later starts from a snapshot carrying
 // the hash, so the chain goes on from there. That spares a standalone
 // shard recording and hashing every write.
-func (s *Server) commit(p *partition, t *txn, fn func(t *txn) error) error {
+func (s *Server) commit(p *partition, t *txn, now int64, fn func(t *txn) error) error {
 	logged := s.keepsLog(p)
-	t.p, t.writable, t.capture = p, true, logged && !s.effectsOff
+	capture := logged && !s.effectsOff
 	var seq, hash uint64
 	err := p.db.Update(func(tx *buntdb.Tx) error {
-		t.tx = tx
+		t.Begin(tx, &p.ctr, now, true, capture)
 		if err := fn(t); err != nil {
 			return err
 		}
-		if !t.dirty && !t.forceSeq || s.effectsOff {
+		if !t.Dirty || s.effectsOff {
 			return nil
 		}
 		seq, hash = p.seq+1, p.hash
-		if t.capture {
-			hash = historyChain(p.hash, seq, t.ops)
+		if capture {
+			hash = historyChain(p.hash, seq, t.Ops)
 		}
 		return p.setPos(tx, seq, hash, p.follower)
 	})
@@ -369,7 +357,12 @@ func (s *Server) commit(p *partition, t *txn, fn func(t *txn) error) error {
 	}
 	p.apply(t)
 	if seq != 0 {
-		s.advance(p, Effect{Partition: p.id, Seq: seq, Ops: t.ops}, hash, t.now, logged)
+		var ops []Op
+		if capture {
+			ops = t.Ops
+			t.Ops = nil // the log keeps them; the pooled txn must not reuse them
+		}
+		s.advance(p, Effect{Partition: p.id, Seq: seq, Ops: ops}, hash, now, logged)
 		s.seqMoved(p)
 	}
 	return nil
@@ -399,46 +392,6 @@ func (s *Server) seqMoved(p *partition) {
 	s.repl.moved.notify()
 }
 
-// putRaw stores a record's exact bytes (from an effect or a snapshot),
-// keeping the expiry index and the version counter as a local write would.
-func (t *txn) putRaw(sk, raw string) error {
-	prev, replaced, err := t.tx.Set(sk, raw, nil)
-	if err != nil {
-		return err
-	}
-	t.dirty = true
-	var old int64
-	if replaced {
-		old = recordExpiry(prev)
-	}
-	if exp := recordExpiry(raw); old != exp {
-		t.changes = append(t.changes, expChange{sk: sk, old: old, new: exp})
-	}
-	if r, err := decodeRecord(raw); err == nil && r.ver > t.p.version {
-		t.p.version = r.ver // a promoted follower continues the versions
-	}
-	if t.capture {
-		t.ops = append(t.ops, Op{Key: sk, Value: raw})
-	}
-	return nil
-}
-
-// clearAll deletes every record of the partition, keeping its meta record.
-func (t *txn) clearAll() error {
-	if err := t.tx.DeleteAll(); err != nil {
-		return err
-	}
-	if err := t.p.setPos(t.tx, t.p.seq, t.p.hash, t.p.follower); err != nil {
-		return err
-	}
-	t.changes = t.changes[:0]
-	t.cleared, t.dirty = true, true
-	if t.capture {
-		t.ops = append(t.ops, Op{Del: true})
-	}
-	return nil
-}
-
 // flushPartition deletes every record of partition pid as one effect.
 func (s *Server) flushPartition(pid int) error {
 	p := s.parts[pid].Load()
@@ -447,7 +400,8 @@ func (s *Server) flushPartition(pid int) error {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return s.commit(p, &txn{now: s.nowMS()}, (*txn).clearAll)
+	var t txn
+	return s.commit(p, &t, s.nowMS(), (*txn).Clear)
 }
 
 // checkPartition validates a partition id given by a caller.
@@ -662,21 +616,22 @@ func (s *Server) ApplyEffects(pid int, effects []Effect) (uint64, error) {
 			return p.seq, err
 		}
 	}
-	t := txn{p: p, now: s.nowMS(), writable: true}
+	var t txn
+	now := s.nowMS()
 	hashes := make([]uint64, len(batch))
 	err = p.db.Update(func(tx *buntdb.Tx) error {
-		t.tx = tx
+		t.Begin(tx, &p.ctr, now, true, false)
 		h := p.hash
 		for i, e := range batch {
 			for _, op := range e.Ops {
 				var err error
 				switch {
 				case op.Clear():
-					err = t.clearAll()
+					err = t.Clear()
 				case op.Del:
-					t.deleteSK(op.Key)
+					t.DeleteRaw(op.Key)
 				default:
-					err = t.putRaw(op.Key, op.Value)
+					err = t.PutRaw(op.Key, op.Value)
 				}
 				if err != nil {
 					return err
@@ -693,7 +648,7 @@ func (s *Server) ApplyEffects(pid int, effects []Effect) (uint64, error) {
 	p.apply(&t)
 	logged := s.keepsLog(p)
 	for i, e := range batch {
-		s.advance(p, Effect{Partition: pid, Seq: e.Seq, Ops: e.Ops}, hashes[i], t.now, logged)
+		s.advance(p, Effect{Partition: pid, Seq: e.Seq, Ops: e.Ops}, hashes[i], now, logged)
 	}
 	s.seqMoved(p)
 	return p.seq, batchErr
@@ -709,14 +664,15 @@ func (s *Server) checkEffect(pid int, e *Effect) error {
 		if op.Clear() {
 			continue
 		}
-		if isMetaKey(op.Key) {
-			return fmt.Errorf("%w: op %d: storage key %q is too short", ErrBadEffect, i, op.Key)
+		key, ok := store.UserKey(op.Key)
+		if !ok {
+			return fmt.Errorf("%w: op %d: storage key %q is not a user key", ErrBadEffect, i, op.Key)
 		}
-		if got := ring.Partition([]byte(op.Key[storageKeyLen:]), s.cfg.Partitions); got != pid {
+		if got := ring.Partition([]byte(key), s.cfg.Partitions); got != pid {
 			return fmt.Errorf("%w: op %d: key belongs to partition %d, not %d", ErrBadEffect, i, got, pid)
 		}
-		if !op.Del && len(op.Value) < headerLen {
-			return fmt.Errorf("%w: op %d: record of %d bytes is shorter than its header", ErrBadEffect, i, len(op.Value))
+		if !op.Del && op.Key[0] == store.SpaceKey && !store.ValidRecord(op.Value) {
+			return fmt.Errorf("%w: op %d: malformed record of %d bytes", ErrBadEffect, i, len(op.Value))
 		}
 	}
 	return nil

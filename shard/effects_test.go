@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"github.com/shardis/shardis/exec"
+	"github.com/shardis/shardis/store"
 	"hash/crc32"
 	"math/rand/v2"
 	"reflect"
@@ -48,16 +50,22 @@ func run(s *Server, c *sinkConn, args ...string) {
 	dispatch(s, c, b)
 }
 
-// dispatch runs a command as handle does, minus the metrics and the
-// network writer (which a redcon.Conn of a test does not have).
+// dispatch runs a command as handle does, minus the metrics, the wait for
+// the copies and the network writer (which a redcon.Conn of a test does
+// not have).
 func dispatch(s *Server, rc redcon.Conn, args [][]byte) {
 	c := &conn{Conn: rc}
-	e := lookupCommand(args[0])
-	if e == nil || !e.arityOK(len(args)) {
+	now := s.nowMS()
+	if e := lookupCommand(args[0]); e != nil && e.arityOK(len(args)) {
+		e.fn(s, c, args, now)
+	} else if x := exec.Lookup(args[0]); x != nil && x.Spec.ArityOK(len(args)) {
+		s.runData(c, x, args, now, false)
+	} else {
 		c.WriteError("ERR unknown command or wrong arity")
-		return
 	}
-	e.fn(s, c, args, s.nowMS())
+	if c.failed {
+		rc.WriteError("ERR") // what a sinkConn counts
+	}
 }
 
 // syncPartition copies the effects the follower lacks from m to f.
@@ -319,16 +327,16 @@ func TestEffectContents(t *testing.T) {
 		t.Helper()
 		var raw string
 		_ = s.view(p, clock.Now().UnixMilli(), func(tx *txn) error {
-			raw, _ = tx.tx.Get(storageKey([]byte(key)))
+			raw, _ = tx.Tx().Get(store.RecordKey([]byte(key)))
 			return nil
 		})
-		r, err := decodeRecord(raw)
-		if err != nil || r.exp != exp || r.val != val {
+		r, err := store.DecodeRecord(raw)
+		if err != nil || r.Exp != exp || r.Val != val {
 			t.Fatalf("stored %q: %+v %v, want exp %d val %q", key, r, err, exp, val)
 		}
-		return Op{Key: storageKey([]byte(key)), Value: raw}
+		return Op{Key: store.RecordKey([]byte(key)), Value: raw}
 	}
-	delOp := func(key string) Op { return Op{Del: true, Key: storageKey([]byte(key))} }
+	delOp := func(key string) Op { return Op{Del: true, Key: store.RecordKey([]byte(key))} }
 	now := clock.Now().UnixMilli()
 
 	run(s, c, "SET", "{t}a", "1", "EX", "10")
@@ -420,12 +428,12 @@ func TestApplyReplayAndGap(t *testing.T) {
 	other := (p + 1) % testConfig(t).Partitions
 	bad := []Effect{
 		{Partition: other, Seq: 6},
-		{Partition: p, Seq: 6, Ops: []Op{{Key: "abc", Value: encodeRecord(typeString, 1, 0, "v")}}},
-		{Partition: p, Seq: 6, Ops: []Op{{Key: storageKey([]byte("{g}x")), Value: "short"}}},
+		{Partition: p, Seq: 6, Ops: []Op{{Key: "abc", Value: strRecord(1, 0, "v")}}},
+		{Partition: p, Seq: 6, Ops: []Op{{Key: store.RecordKey([]byte("{g}x")), Value: "short"}}},
 	}
 	for k := 0; ; k++ { // a key of another partition
 		if key := []byte("x" + strconv.Itoa(k)); f.pid(key) != p {
-			bad = append(bad, Effect{Partition: p, Seq: 6, Ops: []Op{{Del: true, Key: storageKey(key)}}})
+			bad = append(bad, Effect{Partition: p, Seq: 6, Ops: []Op{{Del: true, Key: store.RecordKey(key)}}})
 			break
 		}
 	}
@@ -458,8 +466,8 @@ func TestPromotedFollowerContinues(t *testing.T) {
 	if !ok || len(es) != 1 || es[0].Seq != 3 {
 		t.Fatalf("after promotion: %+v %v", es, ok)
 	}
-	r, err := decodeRecord(es[0].Ops[0].Value)
-	if err != nil || r.val != "3" || r.ver != 3 {
+	r, err := store.DecodeRecord(es[0].Ops[0].Value)
+	if err != nil || r.Val != "3" || r.Ver != 3 {
 		t.Fatalf("record written after promotion: %+v %v (version must continue)", r, err)
 	}
 	// The old master, now demoted, follows its successor.
@@ -582,7 +590,7 @@ func TestSeqSurvivesRestart(t *testing.T) {
 	clock.Advance(2 * time.Second)
 	s = reopen(t, s, cfg, clock.Now)
 	es, ok := s.EffectsSince(p, 3, 0)
-	want := []Effect{{Partition: p, Seq: 4, Ops: []Op{{Del: true, Key: storageKey([]byte("{r}b"))}}}}
+	want := []Effect{{Partition: p, Seq: 4, Ops: []Op{{Del: true, Key: store.RecordKey([]byte("{r}b"))}}}}
 	if !ok || !reflect.DeepEqual(es, want) {
 		t.Fatalf("effects of the deletion at open: %+v %v", es, ok)
 	}
@@ -637,10 +645,10 @@ func TestEffectEncoding(t *testing.T) {
 	cases := []Effect{
 		{Partition: 0, Seq: 1, Ops: []Op{}},
 		{Partition: 16383, Seq: 1<<64 - 1, Ops: []Op{
-			{Key: "\x00\x00\x00\x00", Value: encodeRecord(typeString, 7, 123, "")},
-			{Del: true, Key: storageKey([]byte("k"))},
+			{Key: "\x00\x00\x00\x00", Value: strRecord(7, 123, "")},
+			{Del: true, Key: store.RecordKey([]byte("k"))},
 			{Del: true},
-			{Key: storageKey([]byte("bin\x00\r\n")), Value: encodeRecord(typeString, 1<<40, 0, string(make([]byte, 300)))},
+			{Key: store.RecordKey([]byte("bin\x00\r\n")), Value: strRecord(1<<40, 0, string(make([]byte, 300)))},
 		}},
 	}
 	for _, e := range cases {
@@ -666,7 +674,7 @@ func TestEffectEncoding(t *testing.T) {
 }
 
 func FuzzDecodeEffect(f *testing.F) {
-	f.Add(AppendEffect(nil, Effect{Partition: 3, Seq: 9, Ops: []Op{{Key: "abcdk", Value: encodeRecord(typeString, 1, 2, "v")}, {Del: true, Key: "abcdx"}, {Del: true}}}))
+	f.Add(AppendEffect(nil, Effect{Partition: 3, Seq: 9, Ops: []Op{{Key: "abcdk", Value: strRecord(1, 2, "v")}, {Del: true, Key: "abcdx"}, {Del: true}}}))
 	f.Add(AppendEffect(nil, Effect{}))
 	f.Add([]byte{1, 0, 0, 0xff, 0xff, 0xff, 0xff, 0x0f, 0, 0, 0, 0})
 	f.Fuzz(func(t *testing.T, b []byte) {
@@ -827,4 +835,9 @@ func BenchmarkApplyEffects(b *testing.B) {
 			}
 		})
 	}
+}
+
+// strRecord is a stored string record with version ver.
+func strRecord(ver uint64, exp int64, val string) string {
+	return (&store.Record{Type: store.TypeString, Exp: exp, Val: val}).Encode(ver)
 }

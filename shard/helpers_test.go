@@ -111,7 +111,7 @@ func (c *rawClient) do(args ...string) string {
 
 // Reply builders, to keep expectations readable.
 func okR() string            { return "+OK\r\n" }
-func nilR() string           { return "$-1\r\n" }
+func nilR() string           { return "_\r\n" }
 func intR(n int64) string    { return ":" + strconv.FormatInt(n, 10) + "\r\n" }
 func bulkR(s string) string  { return "$" + strconv.Itoa(len(s)) + "\r\n" + s + "\r\n" }
 func errR(msg string) string { return "-" + msg + "\r\n" }

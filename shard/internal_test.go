@@ -3,6 +3,7 @@ package shard
 import (
 	"context"
 	"fmt"
+	"github.com/shardis/shardis/store"
 	"sort"
 	"strconv"
 	"strings"
@@ -267,9 +268,9 @@ func TestScanWhileKeysChange(t *testing.T) {
 func TestScanKeepsSameHashTogether(t *testing.T) {
 	s := startServer(t, testConfig(t), nil)
 	// Craft storage keys sharing hash 7 (real FNV collisions are rare).
-	err := s.update(0, true, s.nowMS(), func(tx *txn) error {
-		for _, sk := range []string{hashPivot(5) + "a", hashPivot(7) + "x", hashPivot(7) + "y", hashPivot(7) + "z", hashPivot(9) + "b"} {
-			if err := tx.putSK(sk, typeString, 0, "v"); err != nil {
+	err := s.update(0, s.nowMS(), func(tx *txn) error {
+		for _, sk := range []string{store.HashPivot(5) + "a", store.HashPivot(7) + "x", store.HashPivot(7) + "y", store.HashPivot(7) + "z", store.HashPivot(9) + "b"} {
+			if err := tx.PutRaw(sk, strRecord(1, 0, "v")); err != nil {
 				return err
 			}
 		}

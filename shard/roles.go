@@ -11,8 +11,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/tidwall/redcon"
-
 	"github.com/shardis/shardis/resp"
 )
 
@@ -526,20 +524,10 @@ const readMark = math.MaxUint64
 
 // gate applies the roles to a client command before it runs. It reports
 // false when it refused the command (the error is written).
-func (s *Server) gate(c *conn, e *command, args [][]byte, g *roleGate) bool {
+func (s *Server) gate(c *conn, spec *resp.Command, parts []int, g *roleGate) bool {
 	t := s.roles.table.Load()
-	if t == nil || e.spec == nil {
+	if t == nil || len(parts) == 0 {
 		return true
-	}
-	first, last, step := e.spec.KeyIndexes(len(args))
-	if first == 0 {
-		return true
-	}
-	parts := g.buf[:0]
-	for i := first; i <= last; i += step {
-		if p := s.pid(args[i]); !slices.Contains(parts, p) {
-			parts = append(parts, p)
-		}
 	}
 	for _, p := range parts {
 		if !t.master[p] {
@@ -553,7 +541,7 @@ func (s *Server) gate(c *conn, e *command, args [][]byte, g *roleGate) bool {
 		c.WriteError("NOLEASE " + strconv.Itoa(parts[0]) + errNoLease)
 		return false
 	}
-	if !e.spec.IsWrite() {
+	if !spec.IsWrite() {
 		if s.cfg.CommitLevel == CommitMaster {
 			return true
 		}
@@ -566,9 +554,7 @@ func (s *Server) gate(c *conn, e *command, args [][]byte, g *roleGate) bool {
 		for range parts {
 			g.before = append(g.before, readMark)
 		}
-		if w := redcon.BaseWriter(c.Conn); w != nil {
-			g.mark = bufferLen(w)
-		}
+		g.mark = c.out.Len()
 		return true
 	}
 	for _, p := range parts {
@@ -585,9 +571,7 @@ func (s *Server) gate(c *conn, e *command, args [][]byte, g *roleGate) bool {
 		seq, _ := s.Seq(p)
 		g.before = append(g.before, seq)
 	}
-	if w := redcon.BaseWriter(c.Conn); w != nil {
-		g.mark = bufferLen(w)
-	}
+	g.mark = c.out.Len()
 	return true
 }
 
@@ -748,8 +732,7 @@ func (s *Server) release(c *conn) {
 	if failedAt < 0 {
 		return
 	}
-	w := redcon.BaseWriter(c.Conn)
-	buf := w.Buffer()
+	buf := c.out.Bytes()
 	out := append([]byte(nil), buf[:held[failedAt].start]...)
 	for i := failedAt; i < len(held); i++ {
 		h := held[i]
@@ -767,16 +750,15 @@ func (s *Server) release(c *conn) {
 		}
 	}
 	out = append(out, buf[held[len(held)-1].end:]...)
-	w.SetBuffer(out)
+	c.out.Reset()
+	c.out.Raw(out)
 	c.failed = true
 }
 
 // notAcked replaces the command's reply with the NOTACKED error.
 func (s *Server) notAcked(c *conn, g *roleGate, p int) {
-	if w := redcon.BaseWriter(c.Conn); w != nil {
-		if buf := w.Buffer(); len(buf) >= g.mark {
-			w.SetBuffer(buf[:g.mark])
-		}
+	if c.out.Len() >= g.mark {
+		c.out.Truncate(g.mark)
 	}
 	if g.read {
 		c.WriteError(errReadNotAcked)

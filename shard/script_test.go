@@ -385,12 +385,14 @@ func mergeScripts(ms ...map[string][]step) map[string][]step {
 }
 
 // TestScriptsAgainstRedis checks the expectations above against a real
-// redis-server 7.0 started for the test.
+// redis-server 7.0 started for the test, spoken to in RESP3 as shards
+// answer.
 func TestScriptsAgainstRedis(t *testing.T) {
 	addr := redistest.Start(t)
 	for name, steps := range scripts {
 		t.Run(name, func(t *testing.T) {
 			c := dial(t, addr)
+			c.do("HELLO", "3")
 			if r := c.do("FLUSHALL"); r != okR() {
 				t.Fatalf("FLUSHALL: %q", r)
 			}

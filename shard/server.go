@@ -19,6 +19,7 @@ import (
 	"github.com/tidwall/buntdb"
 	"github.com/tidwall/redcon"
 
+	"github.com/shardis/shardis/exec"
 	"github.com/shardis/shardis/metrics"
 	"github.com/shardis/shardis/resp"
 )
@@ -43,6 +44,7 @@ type Server struct {
 	realClock  bool // now is time.Now: command timing and command time can share one reading
 	syncPolicy buntdb.SyncPolicy
 	limits     resp.Limits
+	execCfg    exec.Config // encoding thresholds and limits of data commands
 	metrics    *metrics.Shard
 	registry   *prometheus.Registry // nil when cfg.Registerer was given
 
@@ -99,6 +101,7 @@ func newServer(cfg Config, now func() time.Time) (*Server, error) {
 		now:       now,
 		realClock: realClock,
 		limits:    cfg.Limits.WithDefaults(),
+		execCfg:   exec.Config{MaxStringLen: cfg.Limits.WithDefaults().MaxBulkLen}.WithDefaults(),
 		parts:     make([]atomic.Pointer[partition], cfg.Partitions),
 		stop:      make(chan struct{}),
 	}
@@ -314,16 +317,31 @@ type conn struct {
 	redcon.Conn
 	failed bool
 	quit   bool
-	held   []heldReply   // replies waiting for copies, released per pipeline
-	fetch  *fetchSession // the last SHARDIS.FETCH, for SHARDIS.FETCHMORE
-	gate   roleGate      // the current command's (see handle)
+	// out holds the replies of the current pipeline, as values, until
+	// the copies acknowledge what their commands did (see release); only
+	// then are they handed to redcon.
+	out   exec.Reply
+	held  []heldReply   // replies in out waiting for copies
+	fetch *fetchSession // the last SHARDIS.FETCH, for SHARDIS.FETCHMORE
+	gate  roleGate      // the current command's (see handle)
 }
+
+// The reply writers of the shard's own commands append to out, so that
+// every reply keeps its place in the pipeline.
 
 // WriteError records the failure and writes the error reply.
 func (c *conn) WriteError(msg string) {
 	c.failed = true
-	c.Conn.WriteError(msg)
+	c.out.Error(msg)
 }
+
+func (c *conn) WriteString(s string)     { c.out.Simple(s) }
+func (c *conn) WriteBulk(b []byte)       { c.out.Bulk(b) }
+func (c *conn) WriteBulkString(s string) { c.out.BulkString(s) }
+func (c *conn) WriteInt(n int)           { c.out.Int(int64(n)) }
+func (c *conn) WriteInt64(n int64)       { c.out.Int(n) }
+func (c *conn) WriteArray(n int)         { c.out.Array(n) }
+func (c *conn) WriteNull()               { c.out.Null() }
 
 func (s *Server) accept(rc redcon.Conn) bool {
 	s.conns.Add(1)
@@ -365,13 +383,20 @@ func (s *Server) reapAll() int {
 	total := 0
 	for i := range s.parts {
 		p := s.parts[i].Load()
-		if p == nil || p.expiring.Load() == 0 {
+		if p == nil {
 			continue
 		}
-		n, err := s.reap(p, now)
-		total += n
-		if err != nil {
-			s.log.Error("active expiry failed", "shard", s.cfg.ID, "partition", p.id, "err", err)
+		if p.expiring.Load() > 0 {
+			n, err := s.reap(p, now)
+			total += n
+			if err != nil {
+				s.log.Error("active expiry failed", "shard", s.cfg.ID, "partition", p.id, "err", err)
+			}
+		}
+		if p.tombstones.Load() > 0 {
+			if err := s.sweep(p, now); err != nil {
+				s.log.Error("sweeping deleted collections failed", "shard", s.cfg.ID, "partition", p.id, "err", err)
+			}
 		}
 	}
 	return total

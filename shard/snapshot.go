@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"github.com/shardis/shardis/store"
 	"hash"
 	"hash/crc32"
 	"io"
@@ -186,13 +187,13 @@ func readSnapshot(r io.Reader, pid int, maxItem uint64) (seq, hash uint64, recs 
 		if sr.err != nil || klen == 0 {
 			break
 		}
-		if klen < storageKeyLen {
-			return bad("record %d: storage key of %d bytes", len(recs), klen)
-		}
 		key := sr.bytes(klen)
 		value := sr.bytes(sr.uvarint())
-		if sr.err == nil && len(value) < headerLen {
-			return bad("record %d: value of %d bytes is shorter than a record header", len(recs), len(value))
+		if sr.err == nil && !store.IsUserKey(key) {
+			return bad("record %d: %q is not a user storage key", len(recs), key)
+		}
+		if sr.err == nil && key[0] == store.SpaceKey && !store.ValidRecord(value) {
+			return bad("record %d: malformed record of %d bytes", len(recs), len(value))
 		}
 		recs = append(recs, snapshotRecord{key, value})
 	}
@@ -236,7 +237,7 @@ func (s *Server) LoadSnapshot(pid int, r io.Reader) (uint64, error) {
 	if err := s.checkPartition(pid); err != nil {
 		return 0, err
 	}
-	seq, hash, recs, err := readSnapshot(r, pid, uint64(s.limits.MaxBulkLen)+headerLen)
+	seq, hash, recs, err := readSnapshot(r, pid, uint64(s.limits.MaxBulkLen)+64)
 	if err != nil {
 		return 0, err
 	}
@@ -251,12 +252,14 @@ func (s *Server) LoadSnapshot(pid int, r io.Reader) (uint64, error) {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	var t txn
 	err = p.db.Update(func(tx *buntdb.Tx) error {
-		if err := tx.DeleteAll(); err != nil {
+		t.Begin(tx, &p.ctr, s.nowMS(), true, false)
+		if err := t.Clear(); err != nil {
 			return err
 		}
 		for _, rec := range recs {
-			if _, _, err := tx.Set(rec.key, rec.value, nil); err != nil {
+			if err := t.PutRaw(rec.key, rec.value); err != nil {
 				return err
 			}
 		}
@@ -265,15 +268,7 @@ func (s *Server) LoadSnapshot(pid int, r io.Reader) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
-	p.exps = newExpIndex()
-	for _, rec := range recs {
-		r, _ := decodeRecord(rec.value)
-		if r.exp != 0 {
-			p.exps.Set(expEntry{at: r.exp, sk: rec.key})
-		}
-		p.version = max(p.version, r.ver)
-	}
-	p.expiring.Store(int64(p.exps.Len()))
+	p.apply(&t)
 	p.seq, p.hash, p.follower = seq, hash, true
 	p.log.reset()
 	s.seqMoved(p)

@@ -3,6 +3,7 @@ package shard
 import (
 	"bytes"
 	"errors"
+	"github.com/shardis/shardis/store"
 	"slices"
 	"strconv"
 	"testing"
@@ -169,7 +170,7 @@ func FuzzReadSnapshot(f *testing.F) {
 		}
 		// What parses is in order and well formed.
 		for i, r := range recs {
-			if len(r.key) < storageKeyLen || len(r.value) < headerLen || (i > 0 && recs[i-1].key >= r.key) {
+			if !store.IsUserKey(r.key) || !store.ValidRecord(r.value) || (i > 0 && recs[i-1].key >= r.key) {
 				t.Fatalf("record %d accepted: %q", i, r.key)
 			}
 		}

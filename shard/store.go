@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/shardis/shardis/store"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -61,9 +62,9 @@ type partition struct {
 
 	// mu serialises write transactions together with the updates of the
 	// fields below that must follow their commit.
-	mu      sync.Mutex
-	version uint64                  // last version assigned; guarded by mu
-	exps    *btree.BTreeG[expEntry] // keys with an expiry; guarded by mu
+	mu   sync.Mutex
+	ctr  store.Counters          // versions and counts; guarded by mu
+	exps *btree.BTreeG[expEntry] // keys with an expiry; guarded by mu
 
 	// Replication state (see effects.go); guarded by mu. seq and follower
 	// are also stored in the partition's meta record.
@@ -72,7 +73,9 @@ type partition struct {
 	follower bool      // effects come from a master: no local expiry
 	log      effectLog // recent effects, for followers catching up (see keepsLog)
 
-	expiring atomic.Int64 // exps.Len(), readable without mu
+	expiring   atomic.Int64 // exps.Len(), readable without mu
+	keysNow    atomic.Int64 // ctr.Keys, readable without mu
+	tombstones atomic.Int64 // ctr.Tombstones, readable without mu
 
 	// seqNow is seq, readable without mu (see seqMoved), so that a FETCH
 	// can pass over the partitions with nothing new without locking each.
@@ -84,148 +87,28 @@ type partition struct {
 	txSeq, txHash atomic.Uint64
 }
 
-// expChange is an expiry-index update produced by a transaction and applied
-// once it commits.
-type expChange struct {
-	sk       string
-	old, new int64
-}
+// txn is one command's view of one partition (see store.Txn).
+type txn = store.Txn
 
-// txn is one command's view of one partition, inside a BuntDB transaction.
-// When p is nil the partition has never been written: every read misses.
-type txn struct {
-	p        *partition
-	tx       *buntdb.Tx
-	now      int64 // command time, unix ms
-	writable bool
-	changes  []expChange
-	expired  int // records deleted because they were expired
-
-	// ops are the mutations made, recorded when capture is set; commit
-	// turns them into the partition's next effect.
-	ops      []Op
-	capture  bool
-	dirty    bool // something was written or deleted
-	forceSeq bool // commit assigns a seq even without ops (applied effects)
-	cleared  bool // every record was deleted: the expiry index restarts empty
-
-	// lastKey/lastSK cache the storage key of the last user key looked up,
-	// since most writes read the key first.
-	lastKey []byte
-	lastSK  string
-}
-
-// storageKey returns the storage key of key, reusing the last one computed.
-func (t *txn) storageKey(key []byte) string {
-	if t.lastSK != "" && string(t.lastKey) == string(key) {
-		return t.lastSK
-	}
-	t.lastKey, t.lastSK = key, storageKey(key)
-	return t.lastSK
-}
-
-// getRaw returns the live record stored under sk. A record past its expiry
-// is a miss; in a write transaction it is also deleted.
-func (t *txn) getRaw(sk string) (record, bool) {
-	if t.tx == nil {
-		return record{}, false
-	}
-	raw, err := t.tx.Get(sk)
-	if err != nil {
-		return record{}, false
-	}
-	r, err := decodeRecord(raw)
-	if err != nil {
-		return record{}, false
-	}
-	if r.expired(t.now) {
-		if t.writable {
-			t.deleteSK(sk)
-			t.expired++
-		}
-		return record{}, false
-	}
-	return r, true
-}
-
-// get returns the live record of a user key.
-func (t *txn) get(key []byte) (record, bool) {
-	if t.tx == nil {
-		return record{}, false
-	}
-	return t.getRaw(t.storageKey(key))
-}
-
-// put stores a record under key, with a fresh version.
-func (t *txn) put(key []byte, typ byte, exp int64, payload string) error {
-	return t.putSK(t.storageKey(key), typ, exp, payload)
-}
-
-func (t *txn) putSK(sk string, typ byte, exp int64, payload string) error {
-	if t.tx == nil {
-		return errNotOpen
-	}
-	t.p.version++
-	raw := encodeRecord(typ, t.p.version, exp, payload)
-	prev, replaced, err := t.tx.Set(sk, raw, nil)
-	if err != nil {
-		return err
-	}
-	t.dirty = true
-	if t.capture {
-		t.ops = append(t.ops, Op{Key: sk, Value: raw})
-	}
-	var old int64
-	if replaced {
-		old = recordExpiry(prev)
-	}
-	if old != exp {
-		t.changes = append(t.changes, expChange{sk: sk, old: old, new: exp})
-	}
-	return nil
-}
-
-// del deletes key and reports whether a live record was there.
-func (t *txn) del(key []byte) bool {
-	if t.tx == nil {
-		return false
-	}
-	sk := t.storageKey(key)
-	if _, ok := t.getRaw(sk); !ok {
-		return false
-	}
-	t.deleteSK(sk)
-	return true
-}
-
-// deleteSK removes a storage key whatever its state.
-func (t *txn) deleteSK(sk string) {
-	prev, err := t.tx.Delete(sk)
-	if err != nil {
-		return
-	}
-	t.dirty = true
-	if t.capture {
-		t.ops = append(t.ops, Op{Del: true, Key: sk})
-	}
-	if old := recordExpiry(prev); old != 0 {
-		t.changes = append(t.changes, expChange{sk: sk, old: old})
-	}
-}
-
-// apply updates the expiry index after t committed. Caller holds p.mu.
+// apply updates the expiry index and the counters after t committed.
+// Caller holds p.mu.
 func (p *partition) apply(t *txn) {
-	if t.cleared {
+	if t.Cleared {
 		p.exps = newExpIndex()
+		p.ctr.Keys, p.ctr.Tombstones = 0, 0
 	}
-	for _, c := range t.changes {
-		if c.old != 0 {
-			p.exps.Delete(expEntry{at: c.old, sk: c.sk})
+	for _, c := range t.Changes {
+		if c.Old != 0 {
+			p.exps.Delete(expEntry{at: c.Old, sk: c.SK})
 		}
-		if c.new != 0 {
-			p.exps.Set(expEntry{at: c.new, sk: c.sk})
+		if c.New != 0 {
+			p.exps.Set(expEntry{at: c.New, sk: c.SK})
 		}
 	}
+	p.ctr.Keys += t.KeysDelta
+	p.ctr.Tombstones += t.TombstonesDelta
+	p.keysNow.Store(p.ctr.Keys)
+	p.tombstones.Store(p.ctr.Tombstones)
 	p.expiring.Store(int64(p.exps.Len()))
 }
 
@@ -233,30 +116,22 @@ func (p *partition) apply(t *txn) {
 // was never opened; it signals a command-table bug, never a user error.
 var errNotOpen = errors.New("shard: write to a partition that is not open")
 
-// update runs fn in a write transaction on partition pid. When the partition
-// has never been written and create is false, fn runs with a txn whose reads
-// all miss (a command that only changes existing keys then changes nothing,
-// and no file is created for it).
-func (s *Server) update(pid int, create bool, now int64, fn func(t *txn) error) error {
-	p := s.parts[pid].Load()
-	if p == nil {
-		if !create {
-			return fn(&txn{now: now, writable: true})
-		}
-		var err error
-		if p, err = s.openPartition(pid); err != nil {
-			return err
-		}
+// update runs fn in a write transaction on partition pid, opening (and
+// creating) the partition.
+func (s *Server) update(pid int, now int64, fn func(t *txn) error) error {
+	p, err := s.partitionForWrite(pid)
+	if err != nil {
+		return err
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	t := getTxn(now)
+	t := txnPool.Get().(*txn)
 	defer putTxn(t)
-	if err := s.commit(p, t, fn); err != nil {
+	if err := s.commit(p, t, now, fn); err != nil {
 		return err
 	}
-	if t.expired > 0 {
-		s.metrics.Expired.Add(float64(t.expired))
+	if t.Expired > 0 {
+		s.metrics.Expired.Add(float64(t.Expired))
 	}
 	return nil
 }
@@ -265,30 +140,24 @@ func (s *Server) update(pid int, create bool, now int64, fn func(t *txn) error) 
 // function, it always escaped to the heap, one allocation per command.
 var txnPool = sync.Pool{New: func() any { return new(txn) }}
 
-func getTxn(now int64) *txn {
-	t := txnPool.Get().(*txn)
-	t.now = now
-	return t
-}
-
 // putTxn returns t to the pool, holding nothing: its ops went to the
 // effect log, its keys belong to the command.
 func putTxn(t *txn) {
-	*t = txn{}
+	t.Reset()
 	txnPool.Put(t)
 }
 
 // view runs fn in a read transaction on partition pid.
 func (s *Server) view(pid int, now int64, fn func(t *txn) error) error {
 	p := s.parts[pid].Load()
-	t := getTxn(now)
+	t := txnPool.Get().(*txn)
 	defer putTxn(t)
-	t.p = p
 	if p == nil {
+		t.Begin(nil, nil, now, false, false)
 		return fn(t)
 	}
 	return p.db.View(func(tx *buntdb.Tx) error {
-		t.tx = tx
+		t.Begin(tx, &p.ctr, now, false, false)
 		return fn(t)
 	})
 }
@@ -427,24 +296,29 @@ func (s *Server) loadPartition(p *partition) error {
 			return err
 		}
 		return tx.Ascend("", func(sk, raw string) bool {
-			if isMetaKey(sk) {
+			switch {
+			case sk == store.MetaKey:
+				return true
+			case sk[0] == store.SpaceTombstone:
+				p.ctr.Tombstones++
+				return true
+			case sk[0] != store.SpaceKey:
 				return true
 			}
-			r, err := decodeRecord(raw)
+			r, err := store.DecodeRecord(raw)
 			if err != nil {
 				bad++
 				return true
 			}
-			if r.ver > p.version {
-				p.version = r.ver
-			}
-			if r.exp != 0 {
+			p.ctr.Keys++
+			p.ctr.Version = max(p.ctr.Version, r.Ver, r.Gen)
+			if r.Exp != 0 {
 				// A follower keeps what its master has not deleted yet:
 				// the master's deletions arrive as effects.
-				if r.exp <= now && !p.follower {
+				if r.Exp <= now && !p.follower {
 					dead = append(dead, sk)
 				} else {
-					p.exps.Set(expEntry{at: r.exp, sk: sk})
+					p.exps.Set(expEntry{at: r.Exp, sk: sk})
 				}
 			}
 			return true
@@ -461,9 +335,10 @@ func (s *Server) loadPartition(p *partition) error {
 	for len(dead) > 0 {
 		n := min(len(dead), 1024)
 		p.mu.Lock()
-		err := s.commit(p, &txn{now: now}, func(t *txn) error {
+		var t txn
+		err := s.commit(p, &t, now, func(t *txn) error {
 			for _, sk := range dead[:n] {
-				t.deleteSK(sk)
+				t.Reap(sk)
 			}
 			return nil
 		})
@@ -475,6 +350,8 @@ func (s *Server) loadPartition(p *partition) error {
 		dead = dead[n:]
 	}
 	p.expiring.Store(int64(p.exps.Len()))
+	p.keysNow.Store(p.ctr.Keys)
+	p.tombstones.Store(p.ctr.Tombstones)
 	return nil
 }
 
@@ -501,9 +378,10 @@ func (s *Server) reap(p *partition, now int64) (int, error) {
 			p.mu.Unlock()
 			return total, nil
 		}
-		err := s.commit(p, &txn{now: now}, func(t *txn) error {
+		var t txn
+		err := s.commit(p, &t, now, func(t *txn) error {
 			for _, e := range due {
-				t.deleteSK(e.sk)
+				t.Reap(e.sk)
 			}
 			return nil
 		})
@@ -517,16 +395,37 @@ func (s *Server) reap(p *partition, now int64) (int, error) {
 	return total, nil
 }
 
-// partitionKeys returns the number of records in p, expired ones not yet
-// reaped included (as Redis's DBSIZE counts them).
-func (p *partition) keys() int {
-	n := 0
-	_ = p.db.View(func(tx *buntdb.Tx) error {
-		n, _ = tx.Len()
-		if _, err := tx.Get(metaKey); err == nil {
-			n-- // the meta record is not a key
+// keys returns the number of keys in p, expired ones not yet reaped
+// included (as Redis's DBSIZE counts them).
+func (p *partition) keys() int { return int(p.keysNow.Load()) }
+
+// sweepBatch bounds the storage keys one sweep transaction deletes, so
+// that freeing a huge collection never holds its partition for long.
+const sweepBatch = 512
+
+// sweep deletes the elements of p's deleted collections, at most
+// sweepPerTick storage keys of them, in transactions of sweepBatch.
+func (s *Server) sweep(p *partition, now int64) error {
+	for done := 0; done < sweepPerTick && p.tombstones.Load() > 0; {
+		p.mu.Lock()
+		if p.follower {
+			p.mu.Unlock() // its master sweeps; the deletions arrive as effects
+			return nil
 		}
-		return nil
-	})
-	return n
+		n := 0
+		var t txn
+		err := s.commit(p, &t, now, func(t *txn) (err error) {
+			n, err = t.Sweep(sweepBatch)
+			return err
+		})
+		p.mu.Unlock()
+		if err != nil || n == 0 {
+			return err
+		}
+		done += n
+	}
+	return nil
 }
+
+// sweepPerTick bounds what one partition sweeps per expiry tick.
+const sweepPerTick = 8 * sweepBatch

@@ -2,62 +2,12 @@ package shard
 
 import (
 	"fmt"
+	"github.com/shardis/shardis/store"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 )
-
-func TestRecordRoundTrip(t *testing.T) {
-	for _, c := range []struct {
-		typ     byte
-		ver     uint64
-		exp     int64
-		payload string
-	}{
-		{typeString, 1, 0, ""},
-		{typeString, 1<<64 - 1, 1_700_000_000_123, "value"},
-		{'h', 42, 1, "\x00\xff binary \r\n"},
-	} {
-		raw := encodeRecord(c.typ, c.ver, c.exp, c.payload)
-		if len(raw) != headerLen+len(c.payload) {
-			t.Fatalf("encoded length %d, want %d", len(raw), headerLen+len(c.payload))
-		}
-		r, err := decodeRecord(raw)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if r.typ != c.typ || r.ver != c.ver || r.exp != c.exp || r.val != c.payload {
-			t.Errorf("round trip of %+v gave %+v", c, r)
-		}
-		if recordExpiry(raw) != c.exp {
-			t.Errorf("recordExpiry = %d, want %d", recordExpiry(raw), c.exp)
-		}
-		if rb := encodeRecord(c.typ, c.ver, c.exp, []byte(c.payload)); rb != raw {
-			t.Errorf("[]byte and string payloads encode differently")
-		}
-	}
-	if _, err := decodeRecord("short"); err == nil {
-		t.Error("decodeRecord accepted a value shorter than the header")
-	}
-}
-
-func TestStorageKeyOrder(t *testing.T) {
-	a, b := []byte("alpha"), []byte("beta")
-	ska, skb := storageKey(a), storageKey(b)
-	ha, ka, ok := splitStorageKey(ska)
-	if !ok || ka != "alpha" || ha != keyHash(a) {
-		t.Fatalf("splitStorageKey(%q) = %d %q %v", ska, ha, ka, ok)
-	}
-	hb := keyHash(b)
-	if (ska < skb) != (ha < hb) {
-		t.Errorf("storage keys do not sort in hash order")
-	}
-	// FNV-1a 32 reference values.
-	if keyHash(nil) != 2166136261 || keyHash([]byte("a")) != 0xe40c292c {
-		t.Errorf("keyHash is not FNV-1a 32: %#x %#x", keyHash(nil), keyHash([]byte("a")))
-	}
-}
 
 func fileConfig(t testing.TB, dir string) Config {
 	cfg := testConfig(t)
@@ -104,24 +54,24 @@ func TestReopenKeepsEveryKey(t *testing.T) {
 	// Versions continue from the highest stored one.
 	p := s.parts[s.pid([]byte("key:0"))].Load()
 	p.mu.Lock()
-	v := p.version
+	v := p.ctr.Version
 	p.mu.Unlock()
 	if v == 0 {
 		t.Error("version counter not restored at open")
 	}
 	c.do("SET", "key:0", "x")
 	r := getRecord(t, s, "key:0")
-	if r.ver != v+1 {
-		t.Errorf("version after reopen = %d, want %d", r.ver, v+1)
+	if r.Ver != v+1 {
+		t.Errorf("version after reopen = %d, want %d", r.Ver, v+1)
 	}
 }
 
-func getRecord(t *testing.T, s *Server, key string) record {
+func getRecord(t *testing.T, s *Server, key string) store.Record {
 	t.Helper()
-	var r record
+	var r store.Record
 	var ok bool
 	if err := s.view(s.pid([]byte(key)), s.nowMS(), func(tx *txn) error {
-		r, ok = tx.get([]byte(key))
+		r, ok = tx.Get([]byte(key))
 		return nil
 	}); err != nil || !ok {
 		t.Fatalf("record %q: ok=%v err=%v", key, ok, err)

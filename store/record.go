@@ -79,9 +79,9 @@ func (r *Record) Expired(now int64) bool { return r.Exp != 0 && r.Exp <= now }
 // ErrBadRecord means a stored record cannot be decoded.
 var ErrBadRecord = errors.New("store: malformed record")
 
-// encode lays r out as BuntDB value bytes, in one allocation, with version
+// Encode lays r out as BuntDB value bytes, in one allocation, with version
 // ver.
-func (r *Record) encode(ver uint64) string {
+func (r *Record) Encode(ver uint64) string {
 	n := headerLen + len(r.Val)
 	if IsCollection(r.Type) {
 		n = headerLen + collLen

@@ -136,7 +136,12 @@ func (t *Txn) getSK(sk string) (Record, bool) {
 
 // NextVersion takes the partition's next version, for a new collection's
 // generation.
+// In a transaction that cannot write it is 0: the write that follows
+// fails with ErrReadOnly anyway.
 func (t *Txn) NextVersion() uint64 {
+	if !t.Writable() {
+		return 0
+	}
 	t.c.Version++
 	return t.c.Version
 }
@@ -158,7 +163,7 @@ func (t *Txn) Put(key []byte, r *Record) error {
 			r.Gen = t.NextVersion()
 		}
 	}
-	return t.putSK(sk, r.encode(t.NextVersion()))
+	return t.putSK(sk, r.Encode(t.NextVersion()))
 }
 
 // PutString stores a string record: the hot path of SET.
