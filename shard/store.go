@@ -165,7 +165,15 @@ func (s *Server) view(pid int, now int64, fn func(t *txn) error) error {
 // meta is what DataDir/meta.json records about the data dir.
 type meta struct {
 	Partitions int `json:"partitions"`
+	// Format is the storage layout's version (storageFormat); data dirs
+	// written before the layout had a version have none.
+	Format int `json:"format"`
 }
+
+// storageFormat is the version of store's layout: key spaces with
+// length-prefixed keys and collection elements (2); 1 was strings only,
+// under hash|key.
+const storageFormat = 2
 
 func (s *Server) partitionsDir() string { return filepath.Join(s.cfg.DataDir, "partitions") }
 
@@ -187,12 +195,16 @@ func (s *Server) prepareDataDir() error {
 		if err := json.Unmarshal(b, &m); err != nil {
 			return fmt.Errorf("shard: read %s: %w", metaPath, err)
 		}
+		if m.Format != storageFormat {
+			return fmt.Errorf("shard: data dir %s holds storage format %d, this version reads format %d; start with an empty data dir and restore the data from another copy or a backup",
+				s.cfg.DataDir, max(m.Format, 1), storageFormat)
+		}
 		if m.Partitions != s.cfg.Partitions {
 			return fmt.Errorf("shard: data dir %s was created with %d partitions, config says Partitions=%d; the partition count is fixed for the life of a cluster",
 				s.cfg.DataDir, m.Partitions, s.cfg.Partitions)
 		}
 	case errors.Is(err, os.ErrNotExist):
-		b, _ := json.Marshal(meta{Partitions: s.cfg.Partitions})
+		b, _ := json.Marshal(meta{Partitions: s.cfg.Partitions, Format: storageFormat})
 		tmp := metaPath + ".tmp"
 		if err := os.WriteFile(tmp, append(b, '\n'), 0o644); err != nil {
 			return fmt.Errorf("shard: write %s: %w", metaPath, err)
