@@ -90,9 +90,15 @@ const errInvalidCursor = Error("ERR invalid cursor")
 // starting at args[i] (the cursor); withType allows TYPE (SCAN only).
 func parseScanArgs(args [][]byte, i int, withType bool) (scanArgs, error) {
 	a := scanArgs{count: 10}
+	// Redis reads the cursor with strtoul, which takes a sign: -1 is a
+	// valid (huge) cursor.
 	cur, err := strconv.ParseUint(string(args[i]), 10, 64)
 	if err != nil {
-		return a, errInvalidCursor
+		n, ierr := strconv.ParseInt(string(args[i]), 10, 64)
+		if ierr != nil {
+			return a, errInvalidCursor
+		}
+		cur = uint64(n)
 	}
 	a.cursor = cur
 	for i++; i < len(args); i += 2 {
