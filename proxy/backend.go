@@ -17,7 +17,8 @@ import (
 )
 
 // request is one command sent to a shard and, once done is signalled, its
-// raw RESP2 reply (or err). A request is written at most once: a request
+// raw reply (or err): RESP3 with *-1 for null arrays from a shard, which the
+// client's connection converts (see appendForwarded). A request is written at most once: a request
 // that failed after being written is answered with an error, never resent,
 // because the shard may have executed it.
 type request struct {
@@ -25,6 +26,9 @@ type request struct {
 	reply []byte
 	err   error
 	done  chan struct{} // closed once reply or err is set
+	// plain is set when the reply has no RESP3-only type, so a RESP2 client
+	// can get it as it is; false (unknown) makes the reply be converted.
+	plain bool
 	// small holds a short reply (most are: OK, integers, values of a
 	// hundred bytes or so) without an allocation of its own.
 	small [smallReply]byte
@@ -418,6 +422,7 @@ func (c *backendConn) readLoop(conn net.Conn, breakConn func(), broken <-chan st
 			breakConn()
 			return
 		}
+		r.plain = !rr.HasRESP3()
 		r.finish(raw, nil)
 	}
 }

@@ -25,6 +25,8 @@ type reply struct {
 	finish func(reqs []*request, proto int, dst []byte) []byte
 	proto  int
 	quit   bool // close the connection after this reply
+	// flatten is how the command's forwarded reply is reshaped for RESP2 clients.
+	flatten resp.Flatten
 
 	// reroute, when set, answers request i again after a shard refused it
 	// with NOTMASTER (the map it was routed by is out of date). rt is the
@@ -150,18 +152,24 @@ func (p *Proxy) answer(r *reply, dst []byte) []byte {
 	if r.finish != nil {
 		return r.finish(r.reqs, r.proto, dst)
 	}
-	return appendForwarded(dst, r.reqs[0], r.proto)
+	return appendForwarded(dst, r.reqs[0], r.proto, r.flatten)
 }
 
-// appendForwarded appends a shard's raw reply converted for the client.
-func appendForwarded(dst []byte, q *request, proto int) []byte {
+// appendForwarded appends a shard's raw reply converted for the client: RESP3 clients
+// get it as it is but for *-1 (the shard's null array, Redis's _), RESP2 clients get
+// Redis's RESP2 reply, which for a reply without RESP3 types (the reader noted it) is the
+// reply itself unless the command's pairs are flattened.
+func appendForwarded(dst []byte, q *request, proto int, f resp.Flatten) []byte {
 	if q.err != nil {
 		return resp.AppendError(dst, backendError(q.err))
 	}
 	if proto == resp.RESP3 {
 		return resp.ToRESP3(dst, q.reply)
 	}
-	return append(dst, q.reply...)
+	if q.plain && (f == resp.FlattenNone || len(q.reply) == 0 || q.reply[0] != '*') {
+		return append(dst, q.reply...)
+	}
+	return resp.ToRESP2(dst, q.reply, f)
 }
 
 func errorReply(name string, start time.Time, msg string) *reply {
@@ -196,8 +204,9 @@ func (p *Proxy) dispatch(cl *client, c redcon.Command, earlier []*reply) *reply 
 	if !cmd.ArityOK(len(args)) {
 		return errorReply(name, start, resp.WrongArgs(name))
 	}
-	if h, ok := localCommands[name]; ok {
-		r := h(p, cl, args, earlier)
+	rt := routes[name]
+	if rt.local != nil {
+		r := rt.local(p, cl, args, earlier)
 		r.name, r.start = name, start
 		if r.proto == 0 {
 			r.proto = cl.proto
@@ -205,20 +214,15 @@ func (p *Proxy) dispatch(cl *client, c redcon.Command, earlier []*reply) *reply 
 		return r
 	}
 	var r *reply
-	switch name {
-	case "mget":
-		r = p.splitKeys(args, 1, mergeArrays)
-	case "del", "unlink", "exists", "touch":
-		r = p.splitKeys(args, 1, sumInts)
-	case "mset":
-		if len(args)%2 == 0 {
+	if rt.split != nil {
+		if (len(args)-1)%rt.stride != 0 {
 			return errorReply(name, start, resp.WrongArgs(name))
 		}
-		r = p.splitKeys(args, 2, allOK)
-	default:
-		r = p.forward(cl, cmd, args, c.Raw)
+		r = p.splitKeys(args, rt.stride, rt.split)
+	} else {
+		r = p.forward(cl, cmd, &rt, args, c.Raw)
 	}
-	r.name, r.start, r.proto = name, start, cl.proto
+	r.name, r.start, r.proto, r.flatten = name, start, cl.proto, rt.flatten
 	return r
 }
 
@@ -235,22 +239,17 @@ var noAuthCommands = map[string]bool{"auth": true, "hello": true, "quit": true, 
 // valid until handle returns; handle returns only after every request it
 // dispatched is answered, and a request is answered only after it was
 // written.
-func (p *Proxy) forward(cl *client, cmd *resp.Command, args [][]byte, raw []byte) *reply {
-	first, last, step := cmd.KeyIndexes(len(args))
-	if first <= 0 || first >= len(args) {
+func (p *Proxy) forward(cl *client, cmd *resp.Command, route *route, args [][]byte, raw []byte) *reply {
+	ks, msg := route.keysOf(cmd, args)
+	if msg != "" {
+		return &reply{out: resp.AppendError(nil, msg)}
+	}
+	part, ok := p.partitionOf(ks, args)
+	if !ok {
+		return &reply{out: resp.AppendError(nil, resp.ErrCrossSlot)}
+	}
+	if part < 0 {
 		return &reply{out: resp.AppendError(nil, "ERR command has no key to route by")}
-	}
-	part := ring.Partition(args[first], p.cfg.Partitions)
-	if last < 0 || last >= len(args) {
-		last = len(args) - 1
-	}
-	if step <= 0 {
-		step = 1
-	}
-	for i := first + step; i <= last; i += step {
-		if ring.Partition(args[i], p.cfg.Partitions) != part {
-			return &reply{out: resp.AppendError(nil, resp.ErrCrossSlot)}
-		}
 	}
 	rt := p.route.Load()
 	bc := rt.connFor(part)
@@ -268,6 +267,34 @@ func (p *Proxy) forward(cl *client, cmd *resp.Command, args [][]byte, raw []byte
 	r.one[0] = q
 	r.reqs = r.one[:]
 	return r
+}
+
+// partitionOf returns the partition of the keys at ks, -1 when there are none, and
+// false when they are not all in one partition.
+func (p *Proxy) partitionOf(ks keySpan, args [][]byte) (int, bool) {
+	if ks.anyPart {
+		return 0, true
+	}
+	part := -1
+	same := func(i int) bool {
+		q := ring.Partition(args[i], p.cfg.Partitions)
+		if part < 0 {
+			part = q
+		}
+		return q == part
+	}
+	if ks.first > 0 && ks.first < len(args) {
+		last, step := min(ks.last, len(args)-1), max(ks.step, 1)
+		for i := ks.first; i <= last; i += step {
+			if !same(i) {
+				return part, false
+			}
+		}
+	}
+	if ks.extra > 0 && ks.extra < len(args) && !same(ks.extra) {
+		return part, false
+	}
+	return part, true
 }
 
 // rerouteForwarded sends a forwarded command again by rt.
@@ -359,6 +386,10 @@ func firstError(reqs []*request) []byte {
 		if len(q.reply) > 0 && q.reply[0] == '-' {
 			return q.reply
 		}
+		if len(q.reply) > 0 && q.reply[0] == '!' {
+			// A RESP3 blob error: every client reads its simple-error form.
+			return resp.ToRESP2(nil, q.reply, resp.FlattenNone)
+		}
 	}
 	return nil
 }
@@ -368,7 +399,7 @@ func mergeArrays(g *keyGroups, reqs []*request, proto int, dst []byte) []byte {
 		return append(dst, e...)
 	}
 	if len(reqs) == 1 {
-		return appendForwarded(dst, reqs[0], proto)
+		return appendForwarded(dst, reqs[0], proto, resp.FlattenNone)
 	}
 	// Each shard's elements are copied as they came, in the client's
 	// order, without decoding them.
@@ -389,7 +420,7 @@ func mergeArrays(g *keyGroups, reqs []*request, proto int, dst []byte) []byte {
 		if proto == resp.RESP3 {
 			dst = resp.ToRESP3(dst, e)
 		} else {
-			dst = append(dst, e...)
+			dst = resp.ToRESP2(dst, e, resp.FlattenNone)
 		}
 	}
 	return dst
@@ -475,6 +506,7 @@ func (p *Proxy) rerouteMoved(r *reply) {
 			p.metrics.Rerouted.Inc()
 			q.err = nil
 			q.reply = append(q.reply[:0], r.reroute(r, i, rt)...)
+			q.plain = false // the hint was about the refusal
 		}
 	}
 }

@@ -17,32 +17,6 @@ import (
 // client's dispatched commands that are not answered yet.
 type localHandler func(p *Proxy, cl *client, args [][]byte, earlier []*reply) *reply
 
-// localCommands are answered by the proxy (connection state, server info)
-// or by asking every shard (keyspace-wide commands).
-var localCommands map[string]localHandler
-
-func init() {
-	localCommands = map[string]localHandler{
-		"ping":      cmdPing,
-		"echo":      cmdEcho,
-		"quit":      cmdQuit,
-		"reset":     cmdReset,
-		"select":    cmdSelect,
-		"hello":     cmdHello,
-		"auth":      cmdAuth,
-		"command":   cmdCommand,
-		"client":    cmdClient,
-		"info":      cmdInfo,
-		"time":      cmdTime,
-		"dbsize":    cmdDBSize,
-		"flushall":  cmdFlush,
-		"flushdb":   cmdFlush,
-		"keys":      cmdKeys,
-		"scan":      cmdScan,
-		"randomkey": cmdRandomKey,
-	}
-}
-
 // adminCommands are Shardis's own commands, outside Redis's command table
 // (so COMMAND does not list them). Each takes no arguments.
 var adminCommands = map[string]localHandler{
@@ -326,18 +300,21 @@ func cmdCommand(_ *Proxy, cl *client, args [][]byte, _ []*reply) *reply {
 		if !c.ArityOK(len(args) - 2) {
 			return errReply("ERR Invalid number of arguments specified for command")
 		}
-		first, last, step := c.KeyIndexes(len(args) - 2)
-		if first <= 0 {
+		keys := args[2:]
+		rt := routes[c.Name]
+		ks, msg := rt.keysOf(c, keys)
+		if msg != "" {
+			return errReply("ERR Invalid arguments specified for command")
+		}
+		idx := ks.indexes(len(keys))
+		if len(idx) == 0 {
 			return errReply("ERR The command has no key arguments")
 		}
-		keys := args[2:]
-		var b []byte
-		n := 0
-		for i := first; i <= last && i < len(keys); i += step {
+		b := resp.AppendArrayHeader(nil, len(idx))
+		for _, i := range idx {
 			b = resp.AppendBulk(b, keys[i])
-			n++
 		}
-		return done(append(resp.AppendArrayHeader(nil, n), b...))
+		return done(b)
 	default:
 		return errReply(resp.UnknownSubcommand("command", string(args[1])))
 	}
@@ -449,8 +426,8 @@ func cmdRandomKey(p *Proxy, cl *client, _ [][]byte, earlier []*reply) *reply {
 		if q.err != nil {
 			return errReply(backendError(q.err))
 		}
-		if !bytes.HasPrefix(q.reply, []byte("$-1")) {
-			return done(append([]byte(nil), q.reply...))
+		if !bytes.HasPrefix(q.reply, []byte("$-1")) && !bytes.HasPrefix(q.reply, []byte("_")) {
+			return done(appendForwarded(nil, q, cl.proto, resp.FlattenNone))
 		}
 	}
 	return done(resp.AppendNull(nil, cl.proto))

@@ -92,8 +92,9 @@ func (c *Command) Keys(args [][]byte) [][]byte {
 	return keys
 }
 
-// maxNameLen is the longest command name in the table.
-const maxNameLen = 16
+// maxNameLen is at least the longest command name in the table ("georadiusbymember_ro");
+// TestLookupFindsEveryCommand keeps it so when the generated table grows.
+const maxNameLen = 24
 
 // Lookup returns the command called name (in any case), or nil when Shardis does not
 // know it. It does not allocate.
@@ -207,4 +208,27 @@ func AppendCommandDocs(dst []byte, c *Command, proto int) []byte {
 
 func appendField(dst []byte, k, v string) []byte {
 	return AppendBulkString(AppendBulkString(dst, k), v)
+}
+
+// RESP2Flatten returns how c's reply is reshaped for RESP2 clients (see Flatten).
+func (c *Command) RESP2Flatten() Flatten { return resp2Flatten[c.Name] }
+
+// resp2Flatten lists the commands whose RESP3 reply nests pairs that Redis 7.0 sends RESP2
+// clients flat, checked against redis-server 7.0.15 (testdata/redis7-replies.txt). It
+// lives here rather than in the generated table because COMMAND INFO does not describe
+// reply shapes. ZMPOP and BZMPOP are not listed: Redis 7.0 nests their [member, score]
+// pairs for RESP2 clients too, and only the scores change type. ZRANGEBYLEX and
+// ZREVRANGEBYLEX return no scores and need nothing.
+var resp2Flatten = map[string]Flatten{
+	"zrange":           FlattenPairs,
+	"zrangebyscore":    FlattenPairs,
+	"zrevrange":        FlattenPairs,
+	"zrevrangebyscore": FlattenPairs,
+	"zunion":           FlattenPairs,
+	"zinter":           FlattenPairs,
+	"zdiff":            FlattenPairs,
+	"zrandmember":      FlattenPairs,
+	"hrandfield":       FlattenPairs,
+	"zpopmin":          FlattenPairs,
+	"zpopmax":          FlattenPairs,
 }

@@ -137,3 +137,13 @@ func TestAppendCommandInfoAndDocs(t *testing.T) {
 		}
 	}
 }
+
+// TestLookupFindsEveryCommand: every table entry is found by its name in upper case,
+// however long the name (maxNameLen once cut off GEORADIUSBYMEMBER).
+func TestLookupFindsEveryCommand(t *testing.T) {
+	for _, c := range Commands() {
+		if got := Lookup([]byte(strings.ToUpper(c.Name))); got != c {
+			t.Errorf("Lookup(%q) = %v", strings.ToUpper(c.Name), got)
+		}
+	}
+}

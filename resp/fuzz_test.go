@@ -148,3 +148,52 @@ func checkDelivered(t *testing.T, b []byte, l Limits) {
 		b = b[pos:]
 	}
 }
+
+// FuzzToRESP2 checks the raw conversion against the Value encoder (they must downgrade
+// alike), that its output is pure RESP2 and a fixed point, that flattening
+// yields one valid reply, and that the reader's HasRESP3 hint is never wrong.
+func FuzzToRESP2(f *testing.F) {
+	addSeeds(f)
+	f.Add([]byte("*2\r\n*2\r\n$1\r\na\r\n,1\r\n*2\r\n$1\r\nb\r\n,2\r\n"))
+	f.Add([]byte("*2\r\n|1\r\n+a\r\n+b\r\n:1\r\n=7\r\ntxt:abc\r\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		v, n, err := ParseValue(data)
+		if err != nil {
+			return
+		}
+		raw := data[:n]
+		got := ToRESP2(nil, raw, FlattenNone)
+		// Compared as values: ToRESP2 copies what needs no change (":00" stays), the
+		// encoder writes canonical text.
+		want := AppendValue(nil, v, RESP2)
+		gv, gn, gerr := ParseValue(got)
+		wv, _, _ := ParseValue(want)
+		if gerr != nil || gn != len(got) || !reflect.DeepEqual(normalize(gv), normalize(wv)) {
+			t.Fatalf("ToRESP2(%q) = %q, AppendValue gives %q", raw, got, want)
+		}
+		if again := ToRESP2(nil, got, FlattenNone); !bytes.Equal(again, got) {
+			t.Fatalf("ToRESP2 is not a fixed point on %q: %q", got, again)
+		}
+		for pos := 0; pos < len(got); {
+			e, err := readElem(got, pos)
+			if err != nil {
+				t.Fatalf("ToRESP2 output %q does not parse at %d: %v", got, pos, err)
+			}
+			if isRESP3Type(e.typ) {
+				t.Fatalf("ToRESP2 output %q has RESP3 type %q", got, e.typ)
+			}
+			pos = e.end
+		}
+		flat := ToRESP2(nil, raw, FlattenPairs)
+		if _, n, err := ParseValue(flat); err != nil || n != len(flat) {
+			t.Fatalf("flattened %q is %q: %v", raw, flat, err)
+		}
+		rr := NewReplyReader(bytes.NewReader(raw), 0)
+		if _, err := rr.Next(); err != nil {
+			t.Fatal(err)
+		}
+		if !rr.HasRESP3() && !bytes.Equal(got, raw) {
+			t.Fatalf("HasRESP3 false for %q, which converts to %q", raw, got)
+		}
+	})
+}

@@ -301,8 +301,9 @@ func validDouble(s []byte) bool {
 	if s[0] == '-' || s[0] == '+' {
 		i++
 	}
-	switch string(bytes.ToLower(s[i:])) {
-	case "inf", "nan", "infinity":
+	// Compared without bytes.ToLower, which allocates: every double of every reply
+	// passes here.
+	if r := s[i:]; bytes.EqualFold(r, []byte("inf")) || bytes.EqualFold(r, []byte("nan")) || bytes.EqualFold(r, []byte("infinity")) {
 		return true
 	}
 	digits := 0
@@ -570,6 +571,8 @@ type ReplyReader struct {
 	scanPos int
 	depth   int
 	stack   [MaxDepth + 1]int64 // elements still expected at each open nesting level
+	r3      bool                // the reply being scanned has a RESP3-only type so far
+	last3   bool                // the reply Next returned last has one (see HasRESP3)
 }
 
 // NewReplyReader returns a reader of the replies on r. Replies longer than maxReply bytes
@@ -604,6 +607,7 @@ func (rr *ReplyReader) Next() ([]byte, error) {
 			out := rr.buf[rr.r : rr.r+rr.scanPos]
 			rr.r += rr.scanPos
 			rr.scanPos, rr.depth = 0, 0
+			rr.last3, rr.r3 = rr.r3, false
 			return out, nil
 		}
 		if err != ErrIncomplete {
@@ -622,6 +626,13 @@ func (rr *ReplyReader) Next() ([]byte, error) {
 		rr.fill(need)
 	}
 }
+
+// HasRESP3 reports whether the reply Next returned last contains, at any nesting level,
+// a type that RESP2 does not have (map, set, double, null, …). The reader learns it while
+// framing the reply, so a proxy can pass a reply without one to a RESP2 client as it is
+// (unless the command's pairs are flattened, see Flatten) instead of walking it again in
+// ToRESP2.
+func (rr *ReplyReader) HasRESP3() bool { return rr.last3 }
 
 // scan advances the scan state over the reply at buf[r:w]. On ErrIncomplete it returns
 // how many bytes (counted from r) the reply needs at least.
@@ -651,6 +662,9 @@ func (rr *ReplyReader) scan() (need int, err error) {
 			return 0, ErrReplyTooLarge
 		}
 		rr.scanPos = e.end
+		if isRESP3Type(e.typ) {
+			rr.r3 = true
+		}
 		agg := false
 		switch Kind(e.typ) {
 		case KindArray, KindMap, KindSet, KindPush, KindAttr:
