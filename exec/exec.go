@@ -38,7 +38,7 @@ const (
 // encoding; OBJECT ENCODING reports the same encoding at the same sizes.
 // Zero fields take Redis 7.0's defaults.
 type Config struct {
-	HashMaxListpackEntries int // hash-max-listpack-entries, default 128
+	HashMaxListpackEntries int // hash-max-listpack-entries, default 512
 	HashMaxListpackValue   int // hash-max-listpack-value, default 64
 	SetMaxIntsetEntries    int // set-max-intset-entries, default 512
 	ZSetMaxListpackEntries int // zset-max-listpack-entries, default 128
@@ -55,7 +55,7 @@ func (cfg Config) WithDefaults() Config {
 			*v = d
 		}
 	}
-	def(&cfg.HashMaxListpackEntries, 128)
+	def(&cfg.HashMaxListpackEntries, 512)
 	def(&cfg.HashMaxListpackValue, 64)
 	def(&cfg.SetMaxIntsetEntries, 512)
 	def(&cfg.ZSetMaxListpackEntries, 128)
