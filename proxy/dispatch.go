@@ -1,7 +1,6 @@
 package proxy
 
 import (
-	"bytes"
 	"errors"
 	"slices"
 	"strconv"
@@ -452,14 +451,16 @@ func allOK(_ *keyGroups, reqs []*request, _ int, dst []byte) []byte {
 // not master the partition at the map epoch it has, so it ran nothing and
 // the request can be sent again by a newer map.
 func notMaster(reply []byte) bool {
-	return bytes.HasPrefix(reply, []byte("-NOTMASTER "))
+	_, ok := resp.ParseRefusal(reply).(resp.NotMasterError)
+	return ok
 }
 
 // noLease reports whether a shard's reply is NOLEASE: the shard masters the
 // partition but lost contact with the controller, so it ran nothing. Either
 // its lease comes back soon or a newer map moves the partition.
 func noLease(reply []byte) bool {
-	return bytes.HasPrefix(reply, []byte("-NOLEASE "))
+	_, ok := resp.ParseRefusal(reply).(resp.NoLeaseError)
+	return ok
 }
 
 // leaseRetry is how long a request refused with NOLEASE waits, unless a

@@ -173,7 +173,7 @@ func cmdSnapshot(s *Server, c *conn, args [][]byte, now int64) {
 	// As for FETCH: only the partition's master, holding its lease, is an
 	// authority a copy may be reset from.
 	if s.cfg.RequireLease && !s.leaseHeld() {
-		c.WriteError("NOLEASE" + errNoLease)
+		c.WriteError(resp.NoLeaseError{Partition: pid}.Error())
 		return
 	}
 	if !s.servesCopies(pid) {

@@ -102,7 +102,6 @@ const (
 const (
 	errNoReplicas = "NOREPLICAS Not enough good replicas to write."
 	errNotAcked   = " write not acknowledged by every in-sync replica in time; it may or may not survive"
-	errNoLease    = " master lease expired: this shard cannot reach the cluster controller"
 	// errReadNotAcked answers a read that saw a write its copies did not
 	// acknowledge in time.
 	errReadNotAcked = "TRYAGAIN the value read is not yet held by every in-sync replica"
@@ -531,14 +530,14 @@ func (s *Server) gate(c *conn, spec *resp.Command, parts []int, g *roleGate) boo
 	}
 	for _, p := range parts {
 		if !t.master[p] {
-			c.WriteError("NOTMASTER " + strconv.Itoa(p) + " " + strconv.FormatUint(t.roles[p].Epoch, 10))
+			c.WriteError(resp.NotMasterError{Partition: p, Epoch: t.roles[p].Epoch}.Error())
 			return false
 		}
 	}
 	if !s.leaseHeld() {
 		// Cut off from the controller: another shard may be promoted in
 		// its place at any moment, so neither reads nor writes are served.
-		c.WriteError("NOLEASE " + strconv.Itoa(parts[0]) + errNoLease)
+		c.WriteError(resp.NoLeaseError{Partition: parts[0]}.Error())
 		return false
 	}
 	if !spec.IsWrite() {
