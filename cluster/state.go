@@ -10,10 +10,6 @@ import (
 	"github.com/shardis/shardis/ring"
 )
 
-// MaxPartitions is the largest partition count a cluster can have: a
-// partition is a non-empty range of the 16384 Redis Cluster slots.
-const MaxPartitions = 16384
-
 // Errors a transition refuses a command with. The state is left unchanged.
 var (
 	// ErrNotBootstrapped refuses membership and sync commands before the
@@ -383,10 +379,8 @@ func ctlCheckShape(rf, minInSync, partitions int, replaceAfterMS int64) error {
 		return fmt.Errorf("%w: RF %d is below 1", ErrBadCommand, rf)
 	case minInSync < 1 || minInSync > rf:
 		return fmt.Errorf("%w: MinInSync %d is not between 1 and RF %d", ErrBadCommand, minInSync, rf)
-	case partitions < 1 || partitions > MaxPartitions:
-		return fmt.Errorf("%w: %d partitions is out of range (1 to %d)", ErrBadCommand, partitions, MaxPartitions)
-	case partitions&(partitions-1) != 0:
-		return fmt.Errorf("%w: %d partitions is not a power of two", ErrBadCommand, partitions)
+	case ring.ValidPartitions(partitions) != nil:
+		return fmt.Errorf("%w: %d partitions %v", ErrBadCommand, partitions, ring.ValidPartitions(partitions))
 	case replaceAfterMS < 0:
 		return fmt.Errorf("%w: negative ReplaceAfterMS %d", ErrBadCommand, replaceAfterMS)
 	}

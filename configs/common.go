@@ -16,6 +16,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/shardis/shardis/resp"
+	"github.com/shardis/shardis/ring"
 )
 
 // DefaultPartitions is the partition count of a new cluster. Each partition
@@ -23,10 +24,6 @@ import (
 // it is kept in the few-hundreds: enough to spread load evenly over dozens of
 // shards, small enough to open quickly.
 const DefaultPartitions = 256
-
-// MaxPartitions is the largest partition count: partitions are ranges of the
-// 16384 Redis Cluster hash slots, so there cannot be more.
-const MaxPartitions = 16384
 
 // DefaultLogLevel is the log level of every role.
 const DefaultLogLevel = "info"
@@ -124,11 +121,8 @@ func (p *problems) positive(field string, n int64, shown string) {
 }
 
 func (p *problems) partitions(n int) {
-	switch {
-	case n < 1 || n > MaxPartitions:
-		p.add("partitions", strconv.Itoa(n), fmt.Sprintf("is out of range (1 to %d)", MaxPartitions))
-	case n&(n-1) != 0:
-		p.add("partitions", strconv.Itoa(n), "is not a power of two")
+	if err := ring.ValidPartitions(n); err != nil {
+		p.add("partitions", strconv.Itoa(n), err.Error())
 	}
 }
 

@@ -204,8 +204,8 @@ func (c Config) withDefaults() (Config, error) {
 	if err := c.Limits.Validate(); err != nil {
 		errs = append(errs, err)
 	}
-	if c.Partitions <= 0 || c.Partitions > ring.Slots || c.Partitions&(c.Partitions-1) != 0 {
-		errs = append(errs, fmt.Errorf("proxy: partitions: %d is not a power of two between 1 and %d", c.Partitions, ring.Slots))
+	if err := ring.ValidPartitions(c.Partitions); err != nil {
+		errs = append(errs, fmt.Errorf("proxy: partitions: %d %v", c.Partitions, err))
 	}
 	if len(c.Shards) == 0 {
 		errs = append(errs, errors.New("proxy: shards: at least one shard is required"))

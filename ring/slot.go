@@ -1,5 +1,7 @@
 package ring
 
+import "errors"
+
 // Slots is the number of hash slots, as in Redis Cluster. Keys map to slots
 // with the same function Redis uses, so CLUSTER KEYSLOT answers match Redis.
 const Slots = 16384
@@ -77,3 +79,22 @@ func SlotRange(p, partitions int) (first, last uint16) {
 	hi := ((p+1)*Slots+partitions-1)/partitions - 1
 	return uint16(lo), uint16(hi)
 }
+
+// ValidPartitions checks a partition count: a power of two from 1 to
+// Slots, so that every partition is one contiguous range of slots. It is
+// the one check every package applies; the error is the rule broken,
+// worded to follow the number ("300 is not a power of two").
+func ValidPartitions(n int) error {
+	switch {
+	case n < 1 || n > Slots:
+		return errPartitionsRange
+	case n&(n-1) != 0:
+		return errPartitionsPow2
+	}
+	return nil
+}
+
+var (
+	errPartitionsRange = errors.New("is out of range (1 to 16384)")
+	errPartitionsPow2  = errors.New("is not a power of two")
+)

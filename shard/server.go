@@ -22,6 +22,7 @@ import (
 	"github.com/shardis/shardis/exec"
 	"github.com/shardis/shardis/metrics"
 	"github.com/shardis/shardis/resp"
+	"github.com/shardis/shardis/ring"
 )
 
 // Defaults for zero Config fields.
@@ -140,8 +141,8 @@ func (c Config) validate() error {
 	if c.ID == "" {
 		errs = append(errs, errors.New("shard: ID is required"))
 	}
-	if c.Partitions <= 0 || c.Partitions&(c.Partitions-1) != 0 || c.Partitions > 16384 {
-		errs = append(errs, fmt.Errorf("shard: Partitions (%d) must be a power of two between 1 and 16384", c.Partitions))
+	if err := ring.ValidPartitions(c.Partitions); err != nil {
+		errs = append(errs, fmt.Errorf("shard: Partitions: %d %v", c.Partitions, err))
 	}
 	if !c.InMemory && c.DataDir == "" {
 		errs = append(errs, errors.New("shard: DataDir is required unless InMemory is set"))
