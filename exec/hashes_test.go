@@ -239,16 +239,16 @@ func TestHashEncoding(t *testing.T) {
 	}
 
 	args := []string{"HSET", "big"}
-	for i := 0; i < 128; i++ {
+	for i := 0; i < 512; i++ {
 		args = append(args, fmt.Sprint("f", i), "v")
 	}
-	s.expect(":128\r\n", args...)
+	s.expect(":512\r\n", args...)
 	if got := hashEncName(s, "big"); got != "listpack" {
-		t.Errorf("128 fields: %s, want listpack", got)
+		t.Errorf("512 fields: %s, want listpack", got)
 	}
 	s.expect(":1\r\n", "HINCRBY", "big", "one-more", "1")
 	if got := hashEncName(s, "big"); got != "hashtable" {
-		t.Errorf("129 fields: %s, want hashtable", got)
+		t.Errorf("513 fields: %s, want hashtable", got)
 	}
 
 	// The thresholds come from the config.
@@ -345,7 +345,7 @@ func TestHashRandFieldErrors(t *testing.T) {
 func TestHashRandField(t *testing.T) {
 	s := newTestStore(t)
 	vals := map[string]map[string]string{}
-	for key, n := range map[string]int{"small": 5, "large": 300} {
+	for key, n := range map[string]int{"small": 5, "large": 600} {
 		vals[key] = map[string]string{}
 		args := []string{"HSET", key}
 		for i := 0; i < n; i++ {
