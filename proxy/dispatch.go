@@ -239,7 +239,7 @@ var noAuthCommands = map[string]bool{"auth": true, "hello": true, "quit": true, 
 // dispatched is answered, and a request is answered only after it was
 // written.
 func (p *Proxy) forward(cl *client, cmd *resp.Command, route *route, args [][]byte, raw []byte) *reply {
-	ks, msg := route.keysOf(cmd, args)
+	ks, msg := cmd.FindKeys(args)
 	if msg != "" {
 		return &reply{out: resp.AppendError(nil, msg)}
 	}
@@ -270,8 +270,8 @@ func (p *Proxy) forward(cl *client, cmd *resp.Command, route *route, args [][]by
 
 // partitionOf returns the partition of the keys at ks, -1 when there are none, and
 // false when they are not all in one partition.
-func (p *Proxy) partitionOf(ks keySpan, args [][]byte) (int, bool) {
-	if ks.anyPart {
+func (p *Proxy) partitionOf(ks resp.KeySpan, args [][]byte) (int, bool) {
+	if ks.AnyPart {
 		return 0, true
 	}
 	part := -1
@@ -282,15 +282,15 @@ func (p *Proxy) partitionOf(ks keySpan, args [][]byte) (int, bool) {
 		}
 		return q == part
 	}
-	if ks.first > 0 && ks.first < len(args) {
-		last, step := min(ks.last, len(args)-1), max(ks.step, 1)
-		for i := ks.first; i <= last; i += step {
+	if ks.First > 0 && ks.First < len(args) {
+		last, step := min(ks.Last, len(args)-1), max(ks.Step, 1)
+		for i := ks.First; i <= last; i += step {
 			if !same(i) {
 				return part, false
 			}
 		}
 	}
-	if ks.extra > 0 && ks.extra < len(args) && !same(ks.extra) {
+	if ks.Extra > 0 && ks.Extra < len(args) && !same(ks.Extra) {
 		return part, false
 	}
 	return part, true

@@ -301,12 +301,11 @@ func cmdCommand(_ *Proxy, cl *client, args [][]byte, _ []*reply) *reply {
 			return errReply("ERR Invalid number of arguments specified for command")
 		}
 		keys := args[2:]
-		rt := routes[c.Name]
-		ks, msg := rt.keysOf(c, keys)
+		ks, msg := c.FindKeys(keys)
 		if msg != "" {
 			return errReply("ERR Invalid arguments specified for command")
 		}
-		idx := ks.indexes(len(keys))
+		idx := ks.Indexes(len(keys))
 		if len(idx) == 0 {
 			return errReply("ERR The command has no key arguments")
 		}

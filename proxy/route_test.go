@@ -114,8 +114,7 @@ func TestRouteKeys(t *testing.T) {
 		if cmd == nil {
 			t.Fatalf("%s: not in the command table", tc.line)
 		}
-		rt := routes[cmd.Name]
-		ks, msg := rt.keysOf(cmd, args)
+		ks, msg := cmd.FindKeys(args)
 		if msg != tc.err {
 			t.Errorf("%s: error %q, want %q", tc.line, msg, tc.err)
 			continue
@@ -123,7 +122,7 @@ func TestRouteKeys(t *testing.T) {
 		if msg != "" {
 			continue
 		}
-		if got := ks.indexes(len(args)); !slices.Equal(got, tc.keys) {
+		if got := ks.Indexes(len(args)); !slices.Equal(got, tc.keys) {
 			t.Errorf("%s: keys at %v, want %v", tc.line, got, tc.keys)
 		}
 	}
@@ -143,7 +142,7 @@ func TestEveryCommandRouted(t *testing.T) {
 			t.Errorf("%s: no route", c.Name)
 			continue
 		}
-		if rt.local == nil && rt.split == nil && rt.keys == nil && c.FirstKey <= 0 {
+		if rt.local == nil && rt.split == nil && !c.HasMovableKeys() && c.FirstKey <= 0 {
 			t.Errorf("%s: forwarded, but has no key to route by", c.Name)
 		}
 		if slices.Contains(c.Flags, "movablekeys") && !tested[c.Name] {
@@ -153,19 +152,6 @@ func TestEveryCommandRouted(t *testing.T) {
 	for name := range routeOverrides() {
 		if resp.Lookup([]byte(name)) == nil {
 			t.Errorf("route for %q, which is not in the command table", name)
-		}
-	}
-}
-
-func TestParseLong(t *testing.T) {
-	for in, want := range map[string]int64{"0": 0, "1": 1, "-1": -1, "9223372036854775807": 1<<63 - 1, "-9223372036854775808": -1 << 63} {
-		if got, ok := parseLong([]byte(in)); !ok || got != want {
-			t.Errorf("parseLong(%q) = %d, %v", in, got, ok)
-		}
-	}
-	for _, in := range []string{"", "-", "+1", "01", "-0", " 1", "1 ", "9223372036854775808", "-9223372036854775809", "99999999999999999999", "1e3"} {
-		if _, ok := parseLong([]byte(in)); ok {
-			t.Errorf("parseLong(%q) accepted", in)
 		}
 	}
 }

@@ -124,9 +124,9 @@ func (s *Server) runData(c *conn, x *exec.Command, args [][]byte, now int64, gat
 	// what it keeps), which spares an allocation per command.
 	g := &c.gate
 	*g = roleGate{}
-	parts, ok := s.partsOf(x, args, g.buf[:0])
-	if !ok {
-		c.WriteError(resp.ErrCrossSlot)
+	parts, msg := s.partsOf(x, args, g.buf[:0])
+	if msg != "" {
+		c.WriteError(msg)
 		return
 	}
 	if gated && !s.gate(c, x.Spec, parts, g) {
@@ -155,18 +155,24 @@ func (s *Server) runData(c *conn, x *exec.Command, args [][]byte, now int64, gat
 	}
 }
 
-// partsOf returns the partitions of a command's keys, and false when a
-// command that must be atomic names keys of several partitions.
-func (s *Server) partsOf(x *exec.Command, args [][]byte, parts []int) ([]int, bool) {
-	for _, k := range x.Spec.Keys(args) {
-		if p := s.pid(k); !slices.Contains(parts, p) {
+// partsOf returns the partitions of a command's keys (found as the proxy
+// finds them, movable keys included), or the error to answer: Redis's
+// own for arguments that locate no keys, CROSSSLOT for a command that
+// must be atomic and names keys of several partitions.
+func (s *Server) partsOf(x *exec.Command, args [][]byte, parts []int) ([]int, string) {
+	ks, msg := x.Spec.FindKeys(args)
+	if msg != "" {
+		return nil, msg
+	}
+	for _, i := range ks.Indexes(len(args)) {
+		if p := s.pid(args[i]); !slices.Contains(parts, p) {
 			parts = append(parts, p)
 		}
 	}
 	if len(parts) > 1 && splitStride(x.Name) == 0 {
-		return parts, false
+		return parts, resp.ErrCrossSlot
 	}
-	return parts, true
+	return parts, ""
 }
 
 // splitStride is, for a command Redis Cluster clients split by key, the

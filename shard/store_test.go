@@ -244,8 +244,8 @@ func TestConfigValidation(t *testing.T) {
 		want string
 	}{
 		{func(c *Config) { c.ID = "" }, "ID is required"},
-		{func(c *Config) { c.Partitions = 0 }, "Partitions (0)"},
-		{func(c *Config) { c.Partitions = 100 }, "Partitions (100)"},
+		{func(c *Config) { c.Partitions = 0 }, "Partitions: 0"},
+		{func(c *Config) { c.Partitions = 100 }, "Partitions: 100"},
 		{func(c *Config) { c.InMemory = false }, "DataDir is required"},
 		{func(c *Config) { c.Sync = "sometimes" }, `Sync ("sometimes")`},
 		{func(c *Config) { c.ExpiryInterval = -time.Second }, "ExpiryInterval (-1s)"},
