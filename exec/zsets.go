@@ -576,6 +576,24 @@ func zsetLexWalk(c *Ctx, key []byte, r *store.Record, l zLexRange, rev bool, fn 
 		})
 		return s, s != nil, err
 	}
+	// Redis first checks that the range can overlap the set at all: the
+	// set's last member must be >= min and its first <= max (comparing
+	// members only, whatever their scores), else the range is empty.
+	end := func(last bool) (string, bool, error) {
+		var m string
+		found := false
+		err := zsetWalk(c, key, r, last, func(sub string) bool {
+			m, found = sub[8:], true
+			return false
+		})
+		return m, found, err
+	}
+	if first, ok, err := end(false); err != nil || !ok || !l.lteMax(first) {
+		return err
+	}
+	if last, ok, err := end(true); err != nil || !ok || !l.gteMin(last) {
+		return err
+	}
 	started := false
 	if !rev {
 		if l.min.inf > 0 {
