@@ -349,7 +349,7 @@ func TestMetrics(t *testing.T) {
 	c.do("INCR", "k")
 	c.do("NOSUCH")
 	s.updateGauges()
-	mfs, err := s.Registry().Gather()
+	mfs, err := s.registry.Gather()
 	if err != nil {
 		t.Fatal(err)
 	}

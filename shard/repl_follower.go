@@ -82,11 +82,11 @@ func (s *Server) Follow(masterID, masterAddr string, partitions []int) (stop fun
 	}
 }
 
-// ReplicationLag returns, for partition p of a follower, the highest seq
+// replicationLag returns, for partition p of a follower, the highest seq
 // its master reported (as far as this shard has heard) and the seq it has
 // applied; master-applied is how far it lags. Both are 0 for a partition
 // never followed nor written.
-func (s *Server) ReplicationLag(p int) (master, applied uint64) {
+func (s *Server) replicationLag(p int) (master, applied uint64) {
 	applied, err := s.Seq(p)
 	if err != nil {
 		return 0, 0

@@ -20,7 +20,7 @@ import (
 // position it sends is its acknowledgement (as in Kafka): the master
 // records it, and a write committed at seq S on partition p is held by a
 // follower once that follower fetches p after S or later. Commit level
-// `all` waits for that with WaitAcked.
+// `all` waits for that with waitAcked.
 //
 //	SHARDIS.FETCH follower-id wait-ms p1 after1 [p2 after2 …]
 //	    afterN is a seq, or seq/hash with the follower's history hash at
@@ -109,7 +109,7 @@ type replState struct {
 	acks []ackPart // index = partition id
 
 	// masterSeq is, per partition, the highest master seq a Follow loop
-	// heard of (see ReplicationLag).
+	// heard of (see replicationLag).
 	masterSeq []atomic.Uint64
 	// rotate varies which partition a FETCH reply serves first, so that a
 	// busy partition cannot starve the others of the reply's bytes.
@@ -260,20 +260,15 @@ func (s *Server) ForgetFollower(p int, follower string) {
 	delete(a.acked, follower)
 }
 
-// WaitAcked blocks until every named follower has acknowledged partition p
-// through seq (its fetch position is at least seq), so that a write
-// committed at seq is held by each of them; it returns ctx's error when ctx
-// ends first and an error when the shard closes. It is woken by the
-// followers' fetches, never polls, and costs nothing while nobody calls it.
-func (s *Server) WaitAcked(ctx context.Context, p int, seq uint64, followers []string) error {
-	return s.waitAcked(ctx, p, seq, followers, nil)
-}
-
 // errRolesChanged is waitAcked's answer when abort closed first.
 var errRolesChanged = errors.New("shard: roles changed while waiting for acknowledgements")
 
-// waitAcked is WaitAcked that also gives up, with errRolesChanged, when
-// abort is closed (a nil abort never is).
+// waitAcked blocks until every named follower has acknowledged partition p
+// through seq (its fetch position is at least seq), so that a write
+// committed at seq is held by each of them; it returns ctx's error when ctx
+// ends first, errRolesChanged when abort is closed (a nil abort never is)
+// and an error when the shard closes. It is woken by the followers'
+// fetches, never polls, and costs nothing while nobody calls it.
 func (s *Server) waitAcked(ctx context.Context, p int, seq uint64, followers []string, abort <-chan struct{}) error {
 	if err := s.checkPartition(p); err != nil {
 		return err

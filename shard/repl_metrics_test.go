@@ -72,7 +72,7 @@ func TestReplicationLagMetrics(t *testing.T) {
 	if err := m.ApplyRoles(1, roles); err != nil {
 		t.Fatal(err)
 	}
-	wantGauges(t, m.Registry(), map[string]float64{
+	wantGauges(t, m.registry, map[string]float64{
 		lagF1:    0,
 		oldestF1: 0,
 		"shardis_shard_partitions_by_role{role=master,}":   16,
@@ -92,18 +92,18 @@ func TestReplicationLagMetrics(t *testing.T) {
 		t.Fatalf("%d writes failed", c.errs)
 	}
 	clock.Advance(time.Second)
-	wantGauges(t, m.Registry(), map[string]float64{lagF1: writes, oldestF1: 3})
+	wantGauges(t, m.registry, map[string]float64{lagF1: writes, oldestF1: 3})
 
 	follow(t, m, f)
 	waitAllAcked(t, m, "f1")
-	wantGauges(t, m.Registry(), map[string]float64{lagF1: 0, oldestF1: 0})
+	wantGauges(t, m.registry, map[string]float64{lagF1: 0, oldestF1: 0})
 	// The follower's own figures: Follow flagged every partition follower
 	// and nobody follows it.
-	wantGauges(t, f.Registry(), map[string]float64{
+	wantGauges(t, f.registry, map[string]float64{
 		"shardis_shard_partitions_by_role{role=master,}":   0,
 		"shardis_shard_partitions_by_role{role=follower,}": 16,
 	})
-	if problems, err := testutil.GatherAndLint(m.Registry()); err != nil || len(problems) > 0 {
+	if problems, err := testutil.GatherAndLint(m.registry); err != nil || len(problems) > 0 {
 		t.Fatalf("lint: %v %+v", err, problems)
 	}
 }
@@ -123,7 +123,7 @@ func TestReplicationLagWithoutRoles(t *testing.T) {
 	stop := follow(t, m, f)
 	waitAllAcked(t, m, "f1")
 	stop()
-	wantGauges(t, m.Registry(), map[string]float64{
+	wantGauges(t, m.registry, map[string]float64{
 		lagF1: 0,
 		"shardis_shard_partitions_by_role{role=master,}":   16,
 		"shardis_shard_partitions_by_role{role=follower,}": 0,
@@ -135,10 +135,10 @@ func TestReplicationLagWithoutRoles(t *testing.T) {
 		run(m, c, "SET", "k", strconv.Itoa(i+1))
 		clock.Advance(time.Second)
 	}
-	wantGauges(t, m.Registry(), map[string]float64{lagF1: 10, oldestF1: 4})
+	wantGauges(t, m.registry, map[string]float64{lagF1: 10, oldestF1: 4})
 
 	// A follower that never fetched is unknown without a map.
-	wantGauges(t, m.Registry(), map[string]float64{"shardis_shard_replication_lag_effects{follower=f2,}": math.NaN()})
+	wantGauges(t, m.registry, map[string]float64{"shardis_shard_replication_lag_effects{follower=f2,}": math.NaN()})
 }
 
 func TestEffectLogCommittedAt(t *testing.T) {

@@ -23,7 +23,7 @@ func allPartitions(s *Server) []int {
 // follow starts f following every partition of m and stops it at the end
 // of the test; the returned stop may be called earlier.
 func follow(t testing.TB, m, f *Server) func() {
-	stop := f.Follow(m.ID(), m.Addr(), allPartitions(m))
+	stop := f.Follow(m.cfg.ID, m.Addr(), allPartitions(m))
 	t.Cleanup(stop)
 	return stop
 }
@@ -39,7 +39,7 @@ func waitAllAcked(t testing.TB, m *Server, ids ...string) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := m.WaitAcked(ctx, p, seq, ids); err != nil {
+		if err := m.waitAcked(ctx, p, seq, ids, nil); err != nil {
 			t.Fatalf("partition %d: WaitAcked(%d, %v): %v (acked %d, %d)", p, seq, ids, err,
 				m.Acked(p, ids[0]), m.Acked(p, ids[len(ids)-1]))
 		}
@@ -63,7 +63,7 @@ func sameDigests(t testing.TB, m *Server, fs ...*Server) {
 			}
 			if fseq != mseq || fsum != msum || fkeys != mkeys {
 				t.Fatalf("partition %d: follower %s at seq %d with %d keys, master at seq %d with %d keys, same digest %v",
-					p, f.ID(), fseq, fkeys, mseq, mkeys, fsum == msum)
+					p, f.cfg.ID, fseq, fkeys, mseq, mkeys, fsum == msum)
 			}
 		}
 	}
@@ -136,12 +136,12 @@ func TestFollowersConverge(t *testing.T) {
 	seq := mustSeq(t, m, p)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	if err := m.WaitAcked(ctx, p, seq, []string{"f1", "f2"}); err != nil {
+	if err := m.waitAcked(ctx, p, seq, []string{"f1", "f2"}, nil); err != nil {
 		t.Fatalf("WaitAcked(last write): %v", err)
 	}
 	for _, f := range []*Server{f1, f2} {
 		if got := mustSeq(t, f, p); got < seq {
-			t.Fatalf("%s acked seq %d but has applied %d", f.ID(), seq, got)
+			t.Fatalf("%s acked seq %d but has applied %d", f.cfg.ID, seq, got)
 		}
 	}
 	waitAllAcked(t, m, "f1", "f2")
@@ -152,11 +152,11 @@ func TestFollowersConverge(t *testing.T) {
 		total += keys
 		mseq := mustSeq(t, m, p)
 		for _, f := range []*Server{f1, f2} {
-			if ms, applied := f.ReplicationLag(p); ms != mseq || applied != mseq {
-				t.Errorf("%s partition %d: ReplicationLag = %d, %d; master seq %d", f.ID(), p, ms, applied, mseq)
+			if ms, applied := f.replicationLag(p); ms != mseq || applied != mseq {
+				t.Errorf("%s partition %d: replicationLag = %d, %d; master seq %d", f.cfg.ID, p, ms, applied, mseq)
 			}
-			if a := m.Acked(p, f.ID()); a != mseq {
-				t.Errorf("partition %d: Acked(%s) = %d, want %d", p, f.ID(), a, mseq)
+			if a := m.Acked(p, f.cfg.ID); a != mseq {
+				t.Errorf("partition %d: Acked(%s) = %d, want %d", p, f.cfg.ID, a, mseq)
 			}
 		}
 	}
@@ -187,7 +187,7 @@ func TestWaitAckedStoppedFollower(t *testing.T) {
 	short := func(followers ...string) error {
 		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 		defer cancel()
-		return m.WaitAcked(ctx, p, seq, followers)
+		return m.waitAcked(ctx, p, seq, followers, nil)
 	}
 	if err := short("f1", "f2"); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("WaitAcked with a stopped follower: %v, want a deadline error", err)
@@ -208,13 +208,13 @@ func TestWaitAckedStoppedFollower(t *testing.T) {
 	if err := short("f1"); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("WaitAcked with a closed follower: %v, want a deadline error", err)
 	}
-	if err := m.WaitAcked(context.Background(), p, 0, []string{"nobody"}); err != nil {
+	if err := m.waitAcked(context.Background(), p, 0, []string{"nobody"}, nil); err != nil {
 		t.Fatalf("WaitAcked through seq 0: %v", err)
 	}
-	if err := m.WaitAcked(context.Background(), p, seq, nil); err != nil {
+	if err := m.waitAcked(context.Background(), p, seq, nil, nil); err != nil {
 		t.Fatalf("WaitAcked without followers: %v", err)
 	}
-	if err := m.WaitAcked(context.Background(), 99, 1, []string{"f1"}); err == nil {
+	if err := m.waitAcked(context.Background(), 99, 1, []string{"f1"}, nil); err == nil {
 		t.Fatal("WaitAcked of an invalid partition succeeded")
 	}
 }
@@ -473,7 +473,7 @@ func TestCloseDuringLongPoll(t *testing.T) {
 	waitFor(t, 10*time.Second, func() bool { return m.repl.waiting.Load() == 1 })
 
 	waitErr := make(chan error, 1)
-	go func() { waitErr <- m.WaitAcked(context.Background(), p, 99, []string{"f1"}) }()
+	go func() { waitErr <- m.waitAcked(context.Background(), p, 99, []string{"f1"}, nil) }()
 	start := time.Now()
 	if err := m.Close(); err != nil {
 		t.Fatal(err)
@@ -598,7 +598,7 @@ func benchmarkReplicatedSet(b *testing.B, followers int) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			if err := m.WaitAcked(ctx, p, seq, ids); err != nil {
+			if err := m.waitAcked(ctx, p, seq, ids, nil); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -59,7 +59,7 @@ import (
 // A copy in Replicas but not in InSync joins the in-sync set in two
 // steps, so that no acknowledged write is missing from it when it is
 // promoted. The master watches each such copy's acknowledged position
-// (woken by the followers' fetches, like WaitAcked). Once it is within
+// (woken by the followers' fetches, like waitAcked). Once it is within
 // joinDistance of the partition's seq, the copy is joining: from then on
 // every write waits for it as for an in-sync copy, and the master notes
 // its seq at that moment. Once the copy acknowledged that seq it holds
@@ -402,7 +402,7 @@ func (s *Server) watchJoining(ctx context.Context, p int, jp *joinPart) {
 }
 
 // ackChanged returns a channel closed when some follower's acknowledged
-// position of p grows (the one WaitAcked waits on).
+// position of p grows (the one waitAcked waits on).
 func (s *Server) ackChanged(p int) <-chan struct{} {
 	a := &s.repl.acks[p]
 	a.mu.Lock()

@@ -69,9 +69,9 @@ func (rc *roleCluster) spread(epoch uint64) []PartRole {
 		m := rc.shards[p%3]
 		var in []string
 		for k := range 3 {
-			in = append(in, rc.shards[(p+k)%3].ID())
+			in = append(in, rc.shards[(p+k)%3].cfg.ID)
 		}
-		roles[p] = PartRole{Epoch: epoch, Master: m.ID(), MasterAddr: m.Addr(), InSync: in}
+		roles[p] = PartRole{Epoch: epoch, Master: m.cfg.ID, MasterAddr: m.Addr(), InSync: in}
 	}
 	return roles
 }
@@ -83,7 +83,7 @@ func (rc *roleCluster) apply(epoch uint64, roles []PartRole, shards ...*Server) 
 	}
 	for _, s := range shards {
 		if err := s.ApplyRoles(epoch, roles); err != nil {
-			rc.t.Fatalf("%s: ApplyRoles(%d): %v", s.ID(), epoch, err)
+			rc.t.Fatalf("%s: ApplyRoles(%d): %v", s.cfg.ID, epoch, err)
 		}
 	}
 }
@@ -129,13 +129,13 @@ func TestRolesReplicateAndGate(t *testing.T) {
 		var others []string
 		for _, s := range rc.shards {
 			if s != m {
-				others = append(others, s.ID())
+				others = append(others, s.cfg.ID)
 				want := errR("NOTMASTER " + strconv.Itoa(p) + " 1")
 				if got := clients[s].do("SET", key, "x"); got != want {
-					t.Fatalf("SET on non-master %s of %d: %q, want %q", s.ID(), p, got, want)
+					t.Fatalf("SET on non-master %s of %d: %q, want %q", s.cfg.ID, p, got, want)
 				}
 				if got := clients[s].do("GET", key); got != want {
-					t.Fatalf("GET on non-master %s of %d: %q, want %q", s.ID(), p, got, want)
+					t.Fatalf("GET on non-master %s of %d: %q, want %q", s.cfg.ID, p, got, want)
 				}
 			}
 		}
@@ -172,7 +172,7 @@ func TestRolesReplicateAndGate(t *testing.T) {
 			fseq, fsum, fkeys := mustDigest(t, s, p)
 			if fseq != seq || fsum != sum || fkeys != keys {
 				t.Fatalf("partition %d: %s at seq %d with %d keys, master %s at seq %d with %d keys",
-					p, s.ID(), fseq, fkeys, m.ID(), seq, keys)
+					p, s.cfg.ID, fseq, fkeys, m.cfg.ID, seq, keys)
 			}
 		}
 		if !b.IsFollower(0) || a.IsFollower(0) {
@@ -301,7 +301,7 @@ func TestRolesPromotion(t *testing.T) {
 	seq2, sum, keys := mustDigest(t, b, 0)
 	for _, s := range rc.shards {
 		if s2, sum2, keys2 := mustDigest(t, s, 0); s2 != seq2 || sum2 != sum || keys2 != keys {
-			t.Fatalf("partition 0 on %s: seq %d, %d keys; master seq %d, %d keys", s.ID(), s2, keys2, seq2, keys)
+			t.Fatalf("partition 0 on %s: seq %d, %d keys; master seq %d, %d keys", s.cfg.ID, s2, keys2, seq2, keys)
 		}
 	}
 	// Other partitions of a are unaffected.

@@ -209,18 +209,6 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
-// ID returns the shard's id from its Config.
-func (s *Server) ID() string { return s.cfg.ID }
-
-// Registry returns the private registry holding the shard's metrics, so the
-// caller can serve it on /metrics; nil when Config.Registerer was given.
-func (s *Server) Registry() prometheus.Gatherer {
-	if s.registry == nil {
-		return nil
-	}
-	return s.registry
-}
-
 // Addr returns the address the shard listens on (with the real port when
 // Config.Addr asked for port 0), or "" before Start.
 func (s *Server) Addr() string {
