@@ -299,16 +299,6 @@ const flushAt = 256 << 10
 // pid is the partition of a key.
 func (s *Server) pid(key []byte) int { return ring.Partition(key, s.cfg.Partitions) }
 
-// samePartition returns the partition shared by the keys, or false.
-func (s *Server) samePartition(keys ...[]byte) (int, bool) {
-	p := s.pid(keys[0])
-	for _, k := range keys[1:] {
-		if s.pid(k) != p {
-			return 0, false
-		}
-	}
-	return p, true
-}
 
 // keyGroup is the positions (in args) of the keys of one partition.
 type keyGroup struct {

@@ -12,127 +12,48 @@ import (
 	"github.com/shardis/shardis/resp"
 )
 
-func TestReplCommandsOverTCP(t *testing.T) {
+// SHARDIS.SNAPSHOT over TCP gives what WriteSnapshot writes, refuses bad
+// partitions with an exact error, and the connection survives; the
+// internal commands no production path sends are gone.
+func TestSnapshotCommandOverTCP(t *testing.T) {
 	cfg := testConfig(t)
-	cfg.ReplLogSize = 4
 	m := startServer(t, cfg, nil)
-	cfg.ID = "s2"
-	f := startServer(t, cfg, nil)
 	ctx := context.Background()
 	mc := redis.NewClient(&redis.Options{Addr: m.Addr(), Protocol: 2, DisableIdentity: true})
 	defer mc.Close()
-	fc := redis.NewClient(&redis.Options{Addr: f.Addr(), Protocol: 2, DisableIdentity: true})
-	defer fc.Close()
 	p := m.pid([]byte("{n}"))
-	ps := strconv.Itoa(p)
-
 	for i := range 3 {
 		if err := mc.Set(ctx, "{n}"+strconv.Itoa(i), "v", 0).Err(); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if seq, err := mc.Do(ctx, "SHARDIS.SEQ", p).Int64(); err != nil || seq != 3 {
-		t.Fatalf("SHARDIS.SEQ = %d %v", seq, err)
-	}
-	// Effects in two rounds, one at a time then the rest.
-	first, err := mc.Do(ctx, "SHARDIS.EFFECTS", p, 0, 1).Slice()
-	if err != nil || len(first) != 1 {
-		t.Fatalf("SHARDIS.EFFECTS max 1 = %v %v", first, err)
-	}
-	if seq, err := fc.Do(ctx, append([]any{"SHARDIS.APPLY", p}, first...)...).Int64(); err != nil || seq != 1 {
-		t.Fatalf("SHARDIS.APPLY = %d %v", seq, err)
-	}
-	rest, err := mc.Do(ctx, "SHARDIS.EFFECTS", p, 1, 100).Slice()
-	if err != nil || len(rest) != 2 {
-		t.Fatalf("SHARDIS.EFFECTS after 1 = %v %v", rest, err)
-	}
-	// Replaying the first along with the rest is harmless.
-	if seq, err := fc.Do(ctx, append([]any{"SHARDIS.APPLY", p}, append(first, rest...)...)...).Int64(); err != nil || seq != 3 {
-		t.Fatalf("SHARDIS.APPLY with a replay = %d %v", seq, err)
-	}
-	digest := func(c *redis.Client) []any {
-		t.Helper()
-		d, err := c.Do(ctx, "SHARDIS.DIGEST", p).Slice()
-		if err != nil || len(d) != 3 || len(d[1].(string)) != 64 {
-			t.Fatalf("SHARDIS.DIGEST = %v %v", d, err)
-		}
-		return d
-	}
-	if md, fd := digest(mc), digest(fc); !slices.Equal(md, fd) || md[2] != int64(3) {
-		t.Fatalf("digests: master %v follower %v", md, fd)
-	}
-	if none, err := mc.Do(ctx, "SHARDIS.EFFECTS", p, 3, 10).Slice(); err != nil || len(none) != 0 {
-		t.Fatalf("SHARDIS.EFFECTS when up to date = %v %v", none, err)
-	}
-
-	// Beyond the log (4 effects kept): a snapshot is needed, and works.
-	for i := range 6 {
-		mc.Set(ctx, "{n}x", i, 0)
-	}
-	if err := mc.Do(ctx, "SHARDIS.EFFECTS", p, 3, 10).Err(); err == nil || err.Error() != "SNAPSHOTNEEDED partition "+ps+" seq 9" {
-		t.Fatalf("SHARDIS.EFFECTS beyond the log: %v", err)
-	}
 	snap, err := mc.Do(ctx, "SHARDIS.SNAPSHOT", p).Text()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if seq, err := fc.Do(ctx, "SHARDIS.LOADSNAPSHOT", p, snap).Int64(); err != nil || seq != 9 {
-		t.Fatalf("SHARDIS.LOADSNAPSHOT = %d %v", seq, err)
+	var want strings.Builder
+	if _, err := m.WriteSnapshot(p, &want); err != nil {
+		t.Fatal(err)
 	}
-	mc.Del(ctx, "{n}0")
-	more, err := mc.Do(ctx, "SHARDIS.EFFECTS", p, 9, 10).Slice()
-	if err != nil || len(more) != 1 {
-		t.Fatalf("SHARDIS.EFFECTS after the snapshot = %v %v", more, err)
+	if snap != want.String() {
+		t.Fatalf("SHARDIS.SNAPSHOT differs from WriteSnapshot (%d and %d bytes)", len(snap), want.Len())
 	}
-	if seq, err := fc.Do(ctx, "SHARDIS.APPLY", p, more[0]).Int64(); err != nil || seq != 10 {
-		t.Fatalf("SHARDIS.APPLY after the snapshot = %d %v", seq, err)
-	}
-	if md, fd := digest(mc), digest(fc); !slices.Equal(md, fd) {
-		t.Fatalf("digests after snapshot and effects: master %v follower %v", md, fd)
-	}
-
-	// Roles.
-	if r, err := fc.Do(ctx, "SHARDIS.ROLE", p).Text(); err != nil || r != "follower" {
-		t.Fatalf("SHARDIS.ROLE on the follower = %q %v", r, err)
-	}
-	if r, err := fc.Do(ctx, "SHARDIS.ROLE", p, "master").Text(); err != nil || r != "master" {
-		t.Fatalf("SHARDIS.ROLE MASTER = %q %v", r, err)
-	}
-	if r, err := mc.Do(ctx, "SHARDIS.ROLE", p).Text(); err != nil || r != "master" {
-		t.Fatalf("SHARDIS.ROLE on the master = %q %v", r, err)
-	}
-
-	// Exact error replies, over raw RESP.
-	rc := dial(t, f.Addr())
-	bad := (p + 1) % cfg.Partitions
-	wrong := AppendEffect(nil, Effect{Partition: bad, Seq: 11})
-	gap := AppendEffect(nil, Effect{Partition: p, Seq: 12})
+	rc := dial(t, m.Addr())
 	for _, tc := range []struct {
 		args []string
 		want string
 	}{
-		{[]string{"SHARDIS.SEQ", "16"}, errR(errInvalidPartition)},
-		{[]string{"SHARDIS.SEQ", "-1"}, errR(errInvalidPartition)},
-		{[]string{"SHARDIS.SEQ", "x"}, errR(errInvalidPartition)},
-		{[]string{"SHARDIS.SEQ"}, errR(resp.WrongArgs("shardis.seq"))},
-		{[]string{"SHARDIS.EFFECTS", ps, "x", "1"}, errR(resp.ErrNotInteger)},
-		{[]string{"SHARDIS.EFFECTS", ps, "-1", "1"}, errR(resp.ErrNotInteger)},
-		{[]string{"SHARDIS.EFFECTS", ps, "0", "0"}, errR("ERR max must be positive")},
-		{[]string{"SHARDIS.EFFECTS", ps, "11", "5"}, errR("SNAPSHOTNEEDED partition " + ps + " seq 10")},
-		{[]string{"SHARDIS.APPLY", ps}, errR(resp.WrongArgs("shardis.apply"))},
-		{[]string{"SHARDIS.APPLY", ps, "garbage"}, errR("ERR invalid effect: shard: malformed effect: checksum mismatch")},
-		{[]string{"SHARDIS.APPLY", ps, string(wrong)}, errR("ERR invalid effect: shard: malformed effect: effect of partition " + strconv.Itoa(bad) + " applied to partition " + ps)},
-		{[]string{"SHARDIS.APPLY", ps, string(gap)}, errR("SEQGAP partition " + ps + " seq 10 next 12")},
-		{[]string{"SHARDIS.LOADSNAPSHOT", ps, "junk"}, errR(`ERR invalid snapshot: shard: malformed snapshot: not a snapshot (format "")`)},
-		{[]string{"SHARDIS.ROLE", ps, "boss"}, errR(resp.ErrSyntax)},
-		{[]string{"SHARDIS.DIGEST", "99999999999999999999"}, errR(errInvalidPartition)},
-		{[]string{"SHARDIS.SEQ", ps}, intR(10)},
+		{[]string{"SHARDIS.SNAPSHOT", "16"}, errR(errInvalidPartition)},
+		{[]string{"SHARDIS.SNAPSHOT", "-1"}, errR(errInvalidPartition)},
+		{[]string{"SHARDIS.SNAPSHOT", "99999999999999999999"}, errR(errInvalidPartition)},
+		{[]string{"SHARDIS.SNAPSHOT"}, errR(resp.WrongArgs("shardis.snapshot"))},
+		{[]string{"SHARDIS.APPLY", "0", "x"}, errR(resp.UnknownCommand([][]byte{[]byte("SHARDIS.APPLY"), []byte("0"), []byte("x")}))},
+		{[]string{"SHARDIS.LOADSNAPSHOT", "0", "x"}, errR(resp.UnknownCommand([][]byte{[]byte("SHARDIS.LOADSNAPSHOT"), []byte("0"), []byte("x")}))},
 	} {
 		if got := rc.do(tc.args...); got != tc.want {
 			t.Errorf("%q = %q, want %q", tc.args, got, tc.want)
 		}
 	}
-	// The connection survived every refusal.
 	if got := rc.do("PING"); got != simpleR("PONG") {
 		t.Fatalf("PING = %q", got)
 	}

@@ -574,17 +574,6 @@ func (s *Server) gate(c *conn, spec *resp.Command, parts []int, g *roleGate) boo
 	return true
 }
 
-// awaitReplicas waits, after a command ran, until the other in-sync and
-// joining copies of each partition it changed (or, for a read, of each
-// partition it read) hold everything it did or saw. On failure the
-// command's reply is replaced by NOTACKED (TRYAGAIN for a read),
-// Config.OnLagging hears of each follower that had not acknowledged and
-// such joining copies stop joining.
-func (s *Server) awaitReplicas(c *conn, g *roleGate) {
-	if p, ok := s.replicated(g); !ok {
-		s.notAcked(c, g, p)
-	}
-}
 
 // replicated waits until the copies hold what g's command did or saw. It
 // reports false, with the partition that failed, when they do not in time.
@@ -754,14 +743,3 @@ func (s *Server) release(c *conn) {
 	c.failed = true
 }
 
-// notAcked replaces the command's reply with the NOTACKED error.
-func (s *Server) notAcked(c *conn, g *roleGate, p int) {
-	if c.out.Len() >= g.mark {
-		c.out.Truncate(g.mark)
-	}
-	if g.read {
-		c.WriteError(errReadNotAcked)
-		return
-	}
-	c.WriteError("NOTACKED " + strconv.Itoa(p) + errNotAcked)
-}

@@ -112,9 +112,6 @@ func (p *partition) apply(t *txn) {
 	p.expiring.Store(int64(p.exps.Len()))
 }
 
-// errNotOpen is returned by txn helpers asked to write to a partition that
-// was never opened; it signals a command-table bug, never a user error.
-var errNotOpen = errors.New("shard: write to a partition that is not open")
 
 // update runs fn in a write transaction on partition pid, opening (and
 // creating) the partition.
