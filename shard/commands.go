@@ -299,7 +299,6 @@ const flushAt = 256 << 10
 // pid is the partition of a key.
 func (s *Server) pid(key []byte) int { return ring.Partition(key, s.cfg.Partitions) }
 
-
 // keyGroup is the positions (in args) of the keys of one partition.
 type keyGroup struct {
 	pid int

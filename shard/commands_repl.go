@@ -20,7 +20,6 @@ var replCommands = []command{
 	{name: "shardis.snapshot", fn: cmdSnapshot, arity: 2},
 }
 
-
 // parsePartition reads a partition id argument.
 func (s *Server) parsePartition(c *conn, arg []byte) (int, bool) {
 	p, ok := exec.ParseInt(arg)
@@ -40,9 +39,6 @@ func parseCount(c *conn, arg []byte) (uint64, bool) {
 	}
 	return uint64(v), true
 }
-
-
-
 
 func cmdSnapshot(s *Server, c *conn, args [][]byte, now int64) {
 	pid, ok := s.parsePartition(c, args[1])
@@ -65,7 +61,3 @@ func cmdSnapshot(s *Server, c *conn, args [][]byte, now int64) {
 	}
 	c.WriteBulk(buf.Bytes())
 }
-
-
-
-

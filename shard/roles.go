@@ -574,7 +574,6 @@ func (s *Server) gate(c *conn, spec *resp.Command, parts []int, g *roleGate) boo
 	return true
 }
 
-
 // replicated waits until the copies hold what g's command did or saw. It
 // reports false, with the partition that failed, when they do not in time.
 func (s *Server) replicated(g *roleGate) (int, bool) {
@@ -742,4 +741,3 @@ func (s *Server) release(c *conn) {
 	c.out.Raw(out)
 	c.failed = true
 }
-

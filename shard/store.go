@@ -112,7 +112,6 @@ func (p *partition) apply(t *txn) {
 	p.expiring.Store(int64(p.exps.Len()))
 }
 
-
 // update runs fn in a write transaction on partition pid, opening (and
 // creating) the partition.
 func (s *Server) update(pid int, now int64, fn func(t *txn) error) error {
