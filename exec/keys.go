@@ -415,6 +415,5 @@ func sanitizeLine(msg string) string {
 	return string(b)
 }
 
-
 // SanitizeLine is sanitizeLine for the shard's own commands.
 func SanitizeLine(msg string) string { return sanitizeLine(msg) }
