@@ -77,11 +77,10 @@ func hashPivot(h uint32) []byte {
 
 // scanArgs are the options of SCAN, HSCAN, SSCAN and ZSCAN.
 type scanArgs struct {
-	cursor  uint64
-	match   []byte // nil: every element
-	count   int
-	typ     []byte // SCAN's TYPE; nil: any
-	novalue bool
+	cursor uint64
+	match  []byte // nil: every element
+	count  int
+	typ    []byte // SCAN's TYPE; nil: any
 }
 
 const errInvalidCursor = Error("ERR invalid cursor")

@@ -6,7 +6,6 @@ package exec
 
 import (
 	"math/rand/v2"
-	"strings"
 
 	"github.com/shardis/shardis/resp"
 	"github.com/shardis/shardis/store"
@@ -178,9 +177,24 @@ func (c *Ctx) Finish(err error) error {
 }
 
 // eqFold reports whether b is s, ignoring ASCII case; s is lower case.
+// Option names are matched this way, without allocating.
 func eqFold(b []byte, s string) bool {
-	return len(b) == len(s) && strings.EqualFold(string(b), s)
+	if len(b) != len(s) {
+		return false
+	}
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != s[i] {
+			return false
+		}
+	}
+	return true
 }
+
+// EqFold is eqFold for the shard's own commands.
+func EqFold(b []byte, s string) bool { return eqFold(b, s) }
 
 // getType returns key's live record if it has type typ; a record of
 // another type is WRONGTYPE.

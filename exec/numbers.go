@@ -84,25 +84,6 @@ func isCSpace(c byte) bool {
 	return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r'
 }
 
-func lower(c byte) byte {
-	if c >= 'A' && c <= 'Z' {
-		return c + 'a' - 'A'
-	}
-	return c
-}
-
-func equalFold(b []byte, s string) bool {
-	if len(b) != len(s) {
-		return false
-	}
-	for i := range b {
-		if lower(b[i]) != s[i] {
-			return false
-		}
-	}
-	return true
-}
-
 func isHex(c byte) bool {
 	return (c >= '0' && c <= '9') || (lower(c) >= 'a' && lower(c) <= 'f')
 }
@@ -127,7 +108,7 @@ func parseLongDouble(b []byte) (ldValue, bool) {
 		neg = s[0] == '-'
 		s = s[1:]
 	}
-	if equalFold(s, "inf") || equalFold(s, "infinity") {
+	if eqFold(s, "inf") || eqFold(s, "infinity") {
 		if neg {
 			return ldValue{inf: -1}, true
 		}
@@ -337,3 +318,11 @@ func newLongDouble() *big.Float {
 // ParseInt parses b as Redis's string2ll does, for callers outside exec
 // (the shard's own commands) that must accept exactly what Redis accepts.
 func ParseInt(b []byte) (int64, bool) { return parseInt(b) }
+
+// lower is the ASCII lower case of c.
+func lower(c byte) byte {
+	if c >= 'A' && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
+}

@@ -193,7 +193,7 @@ func zParseFloat(text string, nonzero bool) (float64, bool) {
 }
 
 func zHasPrefixFold(b []byte, s string) bool {
-	return len(b) >= len(s) && equalFold(b[:len(s)], s)
+	return len(b) >= len(s) && eqFold(b[:len(s)], s)
 }
 
 func zIsDigit(c byte) bool { return c >= '0' && c <= '9' }

@@ -3,15 +3,14 @@ package shard
 import (
 	"math"
 	"math/rand/v2"
-	"strings"
 
 	"github.com/shardis/shardis/exec"
 	"github.com/shardis/shardis/resp"
 	"github.com/shardis/shardis/store"
 )
 
-// eqFold reports whether b is s, ignoring ASCII case.
-func eqFold(b []byte, s string) bool { return strings.EqualFold(string(b), s) }
+// eqFold reports whether b is s (lower case), ignoring ASCII case.
+var eqFold = exec.EqFold
 
 // Internal commands, sent by proxies only. Their replies are fixed formats
 // the proxy parses:
