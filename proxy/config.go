@@ -22,9 +22,13 @@ type Backend struct {
 type Config struct {
 	// Addr is the client address, e.g. "127.0.0.1:6379".
 	Addr string
-	// Shards lists the shards of the cluster. Membership is static for now;
-	// the cluster map is computed from this list.
+	// Shards lists the shards of a cluster with static membership (one
+	// copy of each partition, no failover); a proxy following a cluster
+	// map by gossip leaves it empty and gets its routing from SetMap.
 	Shards []Backend
+	// Release is the Shardis version INFO reports as shardis_version (the
+	// binary's, see cmd/shardis); empty reports "(devel)".
+	Release string
 	// Partitions is the cluster's fixed partition count (a power of two);
 	// every shard must report the same.
 	Partitions int
@@ -65,4 +69,12 @@ type Config struct {
 	Registerer prometheus.Registerer
 	// Logger receives operational events. Nil means slog.Default().
 	Logger *slog.Logger
+}
+
+// release is the version INFO reports.
+func (c *Config) release() string {
+	if c.Release == "" {
+		return "(devel)"
+	}
+	return c.Release
 }

@@ -27,9 +27,6 @@ var adminCommands = map[string]localHandler{
 // clients that feature-detect by version read it from HELLO and INFO.
 const serverVersion = "7.0.15"
 
-// Version is the Shardis release, reported by INFO as shardis_version.
-var Version = "0.1.0-dev"
-
 func done(b []byte) *reply { return &reply{out: b} }
 
 func errReply(msg string) *reply { return done(resp.AppendError(nil, msg)) }
@@ -572,7 +569,7 @@ func cmdInfo(p *Proxy, cl *client, args [][]byte, earlier []*reply) *reply {
 	uptime := time.Since(p.started)
 	section("Server", func() {
 		kv("redis_version", serverVersion)
-		kv("shardis_version", Version)
+		kv("shardis_version", p.cfg.release())
 		kv("redis_mode", "standalone")
 		kv("os", runtime.GOOS)
 		kv("arch_bits", strconv.IntSize)

@@ -167,6 +167,7 @@ func runDev(ctx context.Context, f configs.DevFile, stdout, stderr io.Writer) in
 	}
 
 	pcfg := f.ProxyConfig(backends)
+	pcfg.Release = release()
 	pcfg.Registerer = prometheus.WrapRegistererWith(prometheus.Labels{"node": "proxy"}, reg)
 	pcfg.Logger = d.log.With("node", "proxy")
 	p, err := proxy.New(pcfg)
@@ -259,6 +260,7 @@ func startReplicatedDev(ctx context.Context, f configs.DevFile, d *devCluster, r
 		}
 	}
 	pcfg := f.ProxyConfig(nil)
+	pcfg.Release = release()
 	pcfg.Registerer = prometheus.WrapRegistererWith(prometheus.Labels{"node": "proxy"}, reg)
 	pcfg.Logger = d.log.With("node", "proxy")
 	pn, err := node.StartProxy(pcfg, agentConfig("proxy", seeds), devReadyTimeout)

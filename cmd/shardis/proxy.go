@@ -49,6 +49,7 @@ func runProxy(ctx context.Context, f configs.ProxyFile, stderr io.Writer) int {
 	}
 	reg := metrics.NewRegistry()
 	cfg := f.ToProxyConfig()
+	cfg.Release = release()
 	cfg.Registerer = reg
 	var stop func() error
 	var attrs []any

@@ -14,6 +14,12 @@ import (
 var version = ""
 
 func versionString() string {
+	return fmt.Sprintf("shardis %s %s %s/%s", release(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
+}
+
+// release is the Shardis version alone, the one every part reports (the
+// version command, a proxy's INFO).
+func release() string {
 	v := version
 	if info, ok := debug.ReadBuildInfo(); ok && v == "" {
 		v = info.Main.Version
@@ -26,7 +32,7 @@ func versionString() string {
 	if v == "" {
 		v = "(devel)"
 	}
-	return fmt.Sprintf("shardis %s %s %s/%s", v, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+	return v
 }
 
 func versionCommand() subcommand {
