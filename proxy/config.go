@@ -24,7 +24,7 @@ type Config struct {
 	Addr string
 	// Shards lists the shards of a cluster with static membership (one
 	// copy of each partition, no failover); a proxy following a cluster
-	// map by gossip leaves it empty and gets its routing from SetMap.
+	// map by gossip leaves it empty and gets its routing from UpdateMap.
 	Shards []Backend
 	// Release is the Shardis version INFO reports as shardis_version (the
 	// binary's, see cmd/shardis); empty reports "(devel)".
