@@ -4,8 +4,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"github.com/shardis/shardis/repl"
 	"github.com/shardis/shardis/store"
-	"hash/crc32"
 
 	"github.com/tidwall/btree"
 	"github.com/tidwall/buntdb"
@@ -138,58 +138,12 @@ func metaPos(tx *buntdb.Tx) (seq, hash uint64, err error) {
 	return seq, hash, nil
 }
 
-// History hashes. Every effect moves a partition's history hash on:
-// hash(seq) = chain(hash(seq-1), seq, ops), with hash(0) = 0. Copies that
-// applied the same effects in the same order have the same hash at every
-// seq, so a follower resuming at seq S proves with its hash that it holds
-// the master's history up to S, and not writes of its own that no other
-// copy has (a master that crashed before its followers fetched its last
-// write, then came back as a follower of the master promoted in its
-// place, which wrote other effects under the same seqs). The master sends
-// a snapshot to a follower whose hash differs.
-
-// historyChain returns the history hash after an effect: FNV-1a (64-bit)
-// over the previous hash, the seq and every op's kind, key and value.
-func historyChain(prev, seq uint64, ops []Op) uint64 {
-	const prime = 1099511628211
-	h := uint64(14695981039346656037)
-	word := func(v uint64) {
-		for i := 0; i < 8; i++ {
-			h = (h ^ (v & 0xff)) * prime
-			v >>= 8
-		}
-	}
-	str := func(v string) {
-		word(uint64(len(v)))
-		for i := 0; i < len(v); i++ {
-			h = (h ^ uint64(v[i])) * prime
-		}
-	}
-	word(prev)
-	word(seq)
-	for _, op := range ops {
-		if op.Del {
-			word(1)
-		} else {
-			word(0)
-		}
-		str(op.Key)
-		str(op.Value)
-	}
-	return h
-}
-
 // Op is one store-level mutation of a partition (see store.Op).
 type Op = store.Op
 
-// Effect is what one committed write transaction did to one partition.
-type Effect struct {
-	Partition int
-	// Seq numbers the partition's effects 1, 2, 3, … without gaps.
-	Seq uint64
-	// Ops are applied in order; a key may appear more than once.
-	Ops []Op
-}
+// Effect is what one committed write transaction did to one partition
+// (see repl.Effect).
+type Effect = repl.Effect
 
 // Errors of ApplyEffects, matched with errors.Is.
 var (
@@ -198,7 +152,7 @@ var (
 	// missing effects).
 	ErrSeqGap = errors.New("shard: effect sequence gap")
 	// ErrBadEffect means an effect is malformed or belongs elsewhere.
-	ErrBadEffect = errors.New("shard: malformed effect")
+	ErrBadEffect = repl.ErrBadEffect
 )
 
 // DefaultReplLogSize is how many recent effects each partition keeps in
@@ -254,76 +208,6 @@ func (s *Server) keepsLog(p *partition) bool {
 	return false
 }
 
-// effectLog is a bounded FIFO of a partition's latest effects, consecutive
-// in seq and ending at the partition's seq. It grows only as effects come,
-// so idle partitions cost nothing.
-type effectLog struct {
-	entries []Effect // entries[head:] are live
-	// hash[i] is the history hash after entries[i]; base is the hash
-	// before entries[head], so the log can tell the hash at every seq it
-	// covers, from the one before its oldest effect to its newest.
-	hash []uint64
-	base uint64
-	// at[i] is when entries[i] was committed on this shard (unix ms, the
-	// command time), so a master can tell how old a follower's oldest
-	// unacknowledged write is (see repl_metrics.go).
-	at    []int64
-	head  int
-	bytes int
-}
-
-func (l *effectLog) len() int { return len(l.entries) - l.head }
-
-func effectSize(e *Effect) int {
-	n := 32
-	for _, op := range e.Ops {
-		n += 48 + len(op.Key) + len(op.Value)
-	}
-	return n
-}
-
-func (l *effectLog) push(e Effect, atMS int64, hash, prevHash uint64, maxEntries, maxBytes int) {
-	if l.len() == 0 {
-		l.base = prevHash
-	}
-	l.entries = append(l.entries, e)
-	l.at = append(l.at, atMS)
-	l.hash = append(l.hash, hash)
-	l.bytes += effectSize(&e)
-	for l.len() > 1 && (l.len() > maxEntries || l.bytes > maxBytes) {
-		l.bytes -= effectSize(&l.entries[l.head])
-		l.entries[l.head] = Effect{} // let the ops be collected
-		l.base = l.hash[l.head]
-		l.head++
-	}
-	if l.head >= 64 && l.head*2 >= len(l.entries) {
-		n := copy(l.entries, l.entries[l.head:])
-		clear(l.entries[n:])
-		l.entries = l.entries[:n]
-		l.at = l.at[:copy(l.at, l.at[l.head:])]
-		l.hash = l.hash[:copy(l.hash, l.hash[l.head:])]
-		l.head = 0
-	}
-}
-
-// committedAt returns when the effect with seq next was committed, for a
-// log ending at seq last (next in 1..last). When next has left the log it
-// returns the time of the oldest effect logged: next is older still. It
-// reports false when the log holds no effect to tell by.
-func (l *effectLog) committedAt(next, last uint64) (ms int64, ok bool) {
-	n := uint64(l.len())
-	if n == 0 || next == 0 || next > last {
-		return 0, false
-	}
-	i := l.head
-	if first := last - n + 1; next > first { // first: seq of the oldest logged effect
-		i += int(next - first)
-	}
-	return l.at[i], true
-}
-
-func (l *effectLog) reset() { *l = effectLog{} }
-
 // commit runs fn in a write transaction of p. When fn changed anything (or
 // t.forceSeq is set), the transaction also stores the partition's next seq,
 // and once it commits the change becomes that effect: logged, and waiters
@@ -348,7 +232,7 @@ func (s *Server) commit(p *partition, t *txn, now int64, fn func(t *txn) error) 
 		}
 		seq, hash = p.seq+1, p.hash
 		if capture {
-			hash = historyChain(p.hash, seq, t.Ops)
+			hash = repl.Chain(p.hash, seq, t.Ops)
 		}
 		return p.setPos(tx, seq, hash, p.follower)
 	})
@@ -375,9 +259,9 @@ func (s *Server) advance(p *partition, e Effect, hash uint64, atMS int64, logged
 	prev := p.hash
 	p.seq, p.hash = e.Seq, hash
 	if logged {
-		p.log.push(e, atMS, hash, prev, s.replLogSize(), s.replLogBytes())
-	} else if p.log.len() > 0 {
-		p.log.reset()
+		p.log.Push(e, atMS, hash, prev, s.replLogSize(), s.replLogBytes())
+	} else if p.log.Len() > 0 {
+		p.log.Reset()
 	}
 }
 
@@ -389,7 +273,7 @@ func newExpIndex() *btree.BTreeG[expEntry] {
 // partition's. Caller holds p.mu.
 func (s *Server) seqMoved(p *partition) {
 	p.seqNow.Store(p.seq)
-	s.repl.moved.notify()
+	s.repl.moved.Notify()
 }
 
 // flushPartition deletes every record of partition pid as one effect.
@@ -451,16 +335,8 @@ func (s *Server) EffectsSince(pid int, afterSeq uint64, max int) ([]Effect, bool
 	case afterSeq == p.seq:
 		return nil, true
 	}
-	n := p.log.len()
-	first := p.seq - uint64(n) + 1 // seq of the oldest logged effect
-	if n == 0 || afterSeq+1 < first {
-		return nil, false
-	}
-	live := p.log.entries[p.log.head+int(afterSeq+1-first):]
-	if max > 0 && len(live) > max {
-		live = live[:max]
-	}
-	return append([]Effect(nil), live...), true
+	live, ok := p.log.Since(afterSeq, p.seq, max)
+	return append([]Effect(nil), live...), ok
 }
 
 // historyAt returns p's history hash at seq when p knows it: at its own
@@ -470,18 +346,7 @@ func (p *partition) historyAt(seq uint64) (uint64, bool) {
 	if seq == p.seq {
 		return p.hash, true
 	}
-	n := uint64(p.log.len())
-	if seq > p.seq || n == 0 {
-		return 0, false
-	}
-	first := p.seq - n + 1 // seq of the oldest logged effect
-	switch {
-	case seq+1 < first:
-		return 0, false
-	case seq+1 == first:
-		return p.log.base, true
-	}
-	return p.log.hash[p.log.head+int(seq-first)], true
+	return p.log.HistoryAt(seq, p.seq)
 }
 
 // historyMatches reports whether a copy of partition pid at seq with
@@ -637,7 +502,7 @@ func (s *Server) ApplyEffects(pid int, effects []Effect) (uint64, error) {
 					return err
 				}
 			}
-			h = historyChain(h, e.Seq, e.Ops)
+			h = repl.Chain(h, e.Seq, e.Ops)
 			hashes[i] = h
 		}
 		return p.setPos(tx, batch[len(batch)-1].Seq, h, true)
@@ -676,157 +541,4 @@ func (s *Server) checkEffect(pid int, e *Effect) error {
 		}
 	}
 	return nil
-}
-
-// Effect wire format, shared by replication, catch-up and backup:
-//
-//	version   1 byte (effectFormat)
-//	partition uvarint
-//	seq       uvarint
-//	ops       uvarint count, then per op:
-//	            kind 1 byte: 0 set, 1 delete, 2 clear (delete every record)
-//	            set:    uvarint len(key), key, uvarint len(value), value
-//	            delete: uvarint len(key), key
-//	crc       4 bytes, big-endian CRC-32C of everything before
-const effectFormat = 1
-
-const (
-	opSet byte = iota
-	opDel
-	opClear
-)
-
-var castagnoli = crc32.MakeTable(crc32.Castagnoli)
-
-// AppendEffect appends the wire encoding of e to dst.
-func AppendEffect(dst []byte, e Effect) []byte {
-	start := len(dst)
-	dst = append(dst, effectFormat)
-	dst = binary.AppendUvarint(dst, uint64(e.Partition))
-	dst = binary.AppendUvarint(dst, e.Seq)
-	dst = binary.AppendUvarint(dst, uint64(len(e.Ops)))
-	for _, op := range e.Ops {
-		switch {
-		case op.Clear():
-			dst = append(dst, opClear)
-		case op.Del:
-			dst = append(dst, opDel)
-			dst = binary.AppendUvarint(dst, uint64(len(op.Key)))
-			dst = append(dst, op.Key...)
-		default:
-			dst = append(dst, opSet)
-			dst = binary.AppendUvarint(dst, uint64(len(op.Key)))
-			dst = append(dst, op.Key...)
-			dst = binary.AppendUvarint(dst, uint64(len(op.Value)))
-			dst = append(dst, op.Value...)
-		}
-	}
-	return binary.BigEndian.AppendUint32(dst, crc32.Checksum(dst[start:], castagnoli))
-}
-
-// DecodeEffect parses one encoded effect occupying all of b. The result
-// does not alias b.
-func DecodeEffect(b []byte) (Effect, error) {
-	if len(b) < 1+4 {
-		return Effect{}, fmt.Errorf("%w: %d bytes is too short", ErrBadEffect, len(b))
-	}
-	body := b[:len(b)-4]
-	if crc32.Checksum(body, castagnoli) != binary.BigEndian.Uint32(b[len(body):]) {
-		return Effect{}, fmt.Errorf("%w: checksum mismatch", ErrBadEffect)
-	}
-	if body[0] != effectFormat {
-		return Effect{}, fmt.Errorf("%w: unknown format %d", ErrBadEffect, body[0])
-	}
-	// One copy backs every key and value.
-	d := decoder{s: string(body), pos: 1}
-	part := d.uvarint()
-	seq := d.uvarint()
-	n := d.uvarint()
-	if d.err != nil || part > 1<<14 || n > uint64(len(body)) {
-		return Effect{}, fmt.Errorf("%w: bad header", ErrBadEffect)
-	}
-	e := Effect{Partition: int(part), Seq: seq, Ops: make([]Op, 0, n)}
-	for range n {
-		kind := d.byte()
-		var op Op
-		switch kind {
-		case opSet:
-			op.Key = d.str()
-			op.Value = d.str()
-		case opDel:
-			op.Del = true
-			op.Key = d.str()
-			if d.err == nil && op.Key == "" {
-				d.err = errors.New("delete of an empty key")
-			}
-		case opClear:
-			op.Del = true
-		default:
-			if d.err == nil {
-				d.err = fmt.Errorf("unknown op kind %d", kind)
-			}
-		}
-		if d.err != nil {
-			return Effect{}, fmt.Errorf("%w: %v", ErrBadEffect, d.err)
-		}
-		e.Ops = append(e.Ops, op)
-	}
-	if d.pos != len(d.s) {
-		return Effect{}, fmt.Errorf("%w: %d trailing bytes", ErrBadEffect, len(d.s)-d.pos)
-	}
-	return e, nil
-}
-
-// decoder reads the fields of an encoded effect; the first error sticks.
-type decoder struct {
-	s   string
-	pos int
-	err error
-}
-
-var errTruncated = errors.New("truncated")
-
-func (d *decoder) uvarint() uint64 {
-	if d.err != nil {
-		return 0
-	}
-	var v uint64
-	for shift := uint(0); ; shift += 7 {
-		if d.pos >= len(d.s) || shift > 63 {
-			d.err = errTruncated
-			return 0
-		}
-		c := d.s[d.pos]
-		d.pos++
-		v |= uint64(c&0x7f) << shift
-		if c < 0x80 {
-			return v
-		}
-	}
-}
-
-func (d *decoder) byte() byte {
-	if d.err != nil {
-		return 0
-	}
-	if d.pos >= len(d.s) {
-		d.err = errTruncated
-		return 0
-	}
-	d.pos++
-	return d.s[d.pos-1]
-}
-
-func (d *decoder) str() string {
-	n := d.uvarint()
-	if d.err != nil {
-		return ""
-	}
-	if n > uint64(len(d.s)-d.pos) {
-		d.err = errTruncated
-		return ""
-	}
-	v := d.s[d.pos : d.pos+int(n)]
-	d.pos += int(n)
-	return v
 }

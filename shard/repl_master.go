@@ -5,9 +5,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/shardis/shardis/repl"
 	"runtime"
 	"strconv"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -24,7 +24,7 @@ import (
 //
 //	SHARDIS.FETCH follower-id wait-ms p1 after1 [p2 after2 …]
 //	    afterN is a seq, or seq/hash with the follower's history hash at
-//	    that seq (see historyChain). With a hash the master first checks
+//	    that seq (see repl.Chain). With a hash the master first checks
 //	    that it has the same history up to that seq; a follower whose
 //	    history differs (it holds writes of its own under seqs the master
 //	    used for others) acknowledges nothing and is sent a snapshot.
@@ -106,7 +106,7 @@ const (
 // replState is a shard's replication bookkeeping, as master (acks) and as
 // follower (what it heard from its masters).
 type replState struct {
-	acks []ackPart // index = partition id
+	acks *repl.Acks
 
 	// masterSeq is, per partition, the highest master seq a Follow loop
 	// heard of (see replicationLag).
@@ -120,20 +120,13 @@ type replState struct {
 	// seq moves: one channel for the shard instead of one per partition
 	// and FETCH, which cost a reflect.Select over every partition a
 	// follower fetched, each time, and most of a replicated write's CPU.
-	moved seqNotifier
+	moved repl.Notifier
 	// snapshots counts the snapshots Follow loops loaded.
 	snapshots atomic.Uint64
 }
 
-// ackPart is the acknowledged positions of one partition's followers.
-type ackPart struct {
-	mu      sync.Mutex
-	acked   map[string]uint64 // follower id → applied seq; guarded by mu
-	changed chan struct{}     // closed when a position grows or first appears; nil if nobody waits; guarded by mu
-}
-
 func (r *replState) init(partitions int) {
-	r.acks = make([]ackPart, partitions)
+	r.acks = repl.NewAcks(partitions, maxFollowers)
 	r.masterSeq = make([]atomic.Uint64, partitions)
 }
 
@@ -145,24 +138,8 @@ func (s *Server) recordAck(p int, follower string, pos uint64) error {
 	} else if pos > seq {
 		pos = 0
 	}
-	a := &s.repl.acks[p]
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	old, known := a.acked[follower]
-	if !known {
-		if len(a.acked) >= maxFollowers {
-			return errReply("ERR too many followers of partition " + strconv.Itoa(p))
-		}
-		if a.acked == nil {
-			a.acked = make(map[string]uint64)
-		}
-	}
-	a.acked[follower] = pos
-	// A follower's first fetch is news too (at position 0 on an empty
-	// partition): whoever waits for it to catch up must look.
-	if (pos > old || !known) && a.changed != nil {
-		close(a.changed)
-		a.changed = nil
+	if err := s.repl.acks.Record(p, follower, pos); err != nil {
+		return errReply("ERR " + err.Error() + " " + strconv.Itoa(p))
 	}
 	return nil
 }
@@ -173,10 +150,8 @@ func (s *Server) Acked(p int, follower string) uint64 {
 	if s.checkPartition(p) != nil {
 		return 0
 	}
-	a := &s.repl.acks[p]
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return a.acked[follower]
+	pos, _ := s.repl.acks.Acked(p, follower)
+	return pos
 }
 
 // servesCopies reports whether this shard may give partition pid's effects
@@ -201,100 +176,35 @@ func (s *Server) upToDate(pid int, after uint64) bool {
 	return p.seqNow.Load() == after
 }
 
-// seqNotifier is a broadcast of "some seq moved" to whoever waits.
-type seqNotifier struct {
-	mu sync.Mutex
-	ch chan struct{} // closed at the next notify; nil while nobody waits
-}
-
-// wait returns a channel closed at the next notify. Subscribe before
-// looking at the seqs, so that a move in between is not missed.
-func (n *seqNotifier) wait() <-chan struct{} {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	if n.ch == nil {
-		n.ch = make(chan struct{})
-	}
-	return n.ch
-}
-
-func (n *seqNotifier) notify() {
-	n.mu.Lock()
-	if n.ch != nil {
-		close(n.ch)
-		n.ch = nil
-	}
-	n.mu.Unlock()
-}
-
-// ackedByAll reports whether every one of followers acknowledged seq of
-// partition p (p must be valid).
-func (s *Server) ackedByAll(p int, seq uint64, followers []string) bool {
-	a := &s.repl.acks[p]
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return a.hold(seq, followers)
-}
-
-// hold reports whether every one of followers acknowledged seq. Caller
-// holds a.mu.
-func (a *ackPart) hold(seq uint64, followers []string) bool {
-	for _, f := range followers {
-		if a.acked[f] < seq {
-			return false
-		}
-	}
-	return true
-}
-
-// ForgetFollower drops what partition p knows of follower, so a follower
+// forgetFollower drops what partition p knows of follower, so a follower
 // removed from the partition stops occupying one of its maxFollowers
 // places; if it fetches again it is recorded again.
-func (s *Server) ForgetFollower(p int, follower string) {
-	if s.checkPartition(p) != nil {
-		return
+func (s *Server) forgetFollower(p int, follower string) {
+	if s.checkPartition(p) == nil {
+		s.repl.acks.Forget(p, follower)
 	}
-	a := &s.repl.acks[p]
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	delete(a.acked, follower)
 }
 
 // errRolesChanged is waitAcked's answer when abort closed first.
-var errRolesChanged = errors.New("shard: roles changed while waiting for acknowledgements")
+var errRolesChanged = repl.ErrAborted
 
 // waitAcked blocks until every named follower has acknowledged partition p
 // through seq (its fetch position is at least seq), so that a write
 // committed at seq is held by each of them; it returns ctx's error when ctx
 // ends first, errRolesChanged when abort is closed (a nil abort never is)
-// and an error when the shard closes. It is woken by the followers'
-// fetches, never polls, and costs nothing while nobody calls it.
+// and an error when the shard closes.
 func (s *Server) waitAcked(ctx context.Context, p int, seq uint64, followers []string, abort <-chan struct{}) error {
 	if err := s.checkPartition(p); err != nil {
 		return err
 	}
-	a := &s.repl.acks[p]
-	for {
-		a.mu.Lock()
-		if a.hold(seq, followers) {
-			a.mu.Unlock()
-			return nil
-		}
-		if a.changed == nil {
-			a.changed = make(chan struct{})
-		}
-		ch := a.changed
-		a.mu.Unlock()
-		select {
-		case <-ch:
-		case <-abort:
-			return errRolesChanged
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-s.replCtx.Done():
-			return errClosed
-		}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	defer context.AfterFunc(s.replCtx, cancel)()
+	err := s.repl.acks.Wait(ctx, p, seq, followers, abort)
+	if err != nil && s.replCtx.Err() != nil {
+		return errClosed
 	}
+	return err
 }
 
 // fetchPos is one partition of a FETCH request.
@@ -440,7 +350,7 @@ const noLeaseFetchPause = 50 * time.Millisecond
 func (s *Server) fetch(c *conn, req []fetchPos, wait time.Duration) {
 	var timer *time.Timer
 	for {
-		moved := s.repl.moved.wait()
+		moved := s.repl.moved.Wait()
 		if s.writeFetchReply(c, req) {
 			return
 		}
@@ -516,7 +426,7 @@ func (s *Server) writeFetchReply(c *conn, req []fetchPos) bool {
 			if len(e.ends) > 0 && len(buf) >= budget {
 				break
 			}
-			buf = AppendEffect(buf, ef)
+			buf = repl.AppendEffect(buf, ef)
 			e.ends = append(e.ends, len(buf))
 		}
 		entries = append(entries, e)
@@ -579,7 +489,7 @@ func decodeFetchReply(v resp.Value, want map[int]bool) ([]fetched, error) {
 				if b.Kind != resp.KindBulk || b.Null {
 					return nil, fmt.Errorf("%w: effect is not a bulk", errFetchReply)
 				}
-				ef, err := DecodeEffect(b.Str)
+				ef, err := repl.DecodeEffect(b.Str)
 				if err != nil {
 					return nil, err
 				}

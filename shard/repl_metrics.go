@@ -75,20 +75,7 @@ func (s *Server) replicationStats() metrics.ShardReplication {
 // followers (0 for one that never fetched). With all set, every follower
 // that fetched p is added to followers first.
 func (s *Server) ackedPositions(p int, all bool, followers []string, pos []uint64) ([]string, []uint64) {
-	a := &s.repl.acks[p]
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if all {
-		for f := range a.acked {
-			if !slices.Contains(followers, f) {
-				followers = append(followers, f)
-			}
-		}
-	}
-	for _, f := range followers {
-		pos = append(pos, a.acked[f])
-	}
-	return followers, pos
+	return s.repl.acks.Positions(p, all, followers, pos)
 }
 
 // lagTimes returns partition p's seq and, for each position in pos below
@@ -104,7 +91,7 @@ func (s *Server) lagTimes(p int, pos []uint64) (seq uint64, times []int64) {
 	defer part.mu.Unlock()
 	for i, at := range pos {
 		if at < part.seq {
-			times[i], _ = part.log.committedAt(at+1, part.seq)
+			times[i], _ = part.log.CommittedAt(at+1, part.seq)
 		}
 	}
 	return part.seq, times

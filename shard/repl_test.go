@@ -3,6 +3,7 @@ package shard
 import (
 	"context"
 	"errors"
+	"github.com/shardis/shardis/repl"
 	"math/rand/v2"
 	"strconv"
 	"strings"
@@ -321,7 +322,7 @@ func TestFetchReply(t *testing.T) {
 	if !ok || len(effects) != 1 {
 		t.Fatalf("EffectsSince: %v %v", effects, ok)
 	}
-	want := arrR(arrR(intR(int64(p)), intR(0), arrR(bulkR(string(AppendEffect(nil, effects[0])))), intR(1)))
+	want := arrR(arrR(intR(int64(p)), intR(0), arrR(bulkR(string(repl.AppendEffect(nil, effects[0])))), intR(1)))
 	if got := cl.do("SHARDIS.FETCH", "f1", "1000", qs, "0", ps, "0"); got != want {
 		t.Fatalf("FETCH with an effect = %q, want %q", got, want)
 	}
@@ -360,7 +361,7 @@ func TestFetchReply(t *testing.T) {
 	}
 	reply := cl.read()
 	effects, _ = m.EffectsSince(p, 1, 0)
-	want = arrR(arrR(intR(int64(p)), intR(0), arrR(bulkR(string(AppendEffect(nil, effects[0])))), intR(2)))
+	want = arrR(arrR(intR(int64(p)), intR(0), arrR(bulkR(string(repl.AppendEffect(nil, effects[0])))), intR(2)))
 	if reply != want {
 		t.Fatalf("long poll woken by a write = %q, want %q", reply, want)
 	}
@@ -448,7 +449,7 @@ func TestFetchArgumentErrors(t *testing.T) {
 	if got := cl.do("SHARDIS.FETCH", "one-too-many", "0", "2", "0"); got != errR("ERR too many followers of partition 2") {
 		t.Fatalf("FETCH beyond maxFollowers = %q", got)
 	}
-	m.ForgetFollower(2, "f0")
+	m.forgetFollower(2, "f0")
 	if got := cl.do("SHARDIS.FETCH", "one-too-many", "0", "2", "0"); got != arrR() {
 		t.Fatalf("FETCH after ForgetFollower = %q", got)
 	}

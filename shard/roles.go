@@ -294,7 +294,7 @@ func (s *Server) ApplyRoles(mapEpoch uint64, roles []PartRole) error {
 		if old != nil {
 			for _, f := range copies(old.roles[p]) {
 				if f != id && !slices.Contains(copies(next.roles[p]), f) {
-					s.ForgetFollower(p, f)
+					s.forgetFollower(p, f)
 				}
 			}
 		}
@@ -403,24 +403,12 @@ func (s *Server) watchJoining(ctx context.Context, p int, jp *joinPart) {
 
 // ackChanged returns a channel closed when some follower's acknowledged
 // position of p grows (the one waitAcked waits on).
-func (s *Server) ackChanged(p int) <-chan struct{} {
-	a := &s.repl.acks[p]
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.changed == nil {
-		a.changed = make(chan struct{})
-	}
-	return a.changed
-}
+func (s *Server) ackChanged(p int) <-chan struct{} { return s.repl.acks.Changed(p) }
 
 // ackedPos returns follower's acknowledged position of p and whether it
 // fetched p at all.
 func (s *Server) ackedPos(p int, follower string) (uint64, bool) {
-	a := &s.repl.acks[p]
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	pos, ok := a.acked[follower]
-	return pos, ok
+	return s.repl.acks.Acked(p, follower)
 }
 
 // checkJoining starts the joining of p's candidates that came close and
@@ -587,7 +575,7 @@ func (s *Server) replicated(g *roleGate) (int, bool) {
 		if err != nil || seq == g.before[i] {
 			continue
 		}
-		if others, _, ok := s.copiesToWaitFor(p, g.read); ok && s.ackedByAll(p, seq, others) {
+		if others, _, ok := s.copiesToWaitFor(p, g.read); ok && s.repl.acks.Hold(p, seq, others) {
 			continue // the common case: nothing to wait for
 		}
 		if ctx == nil {

@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"github.com/shardis/shardis/repl"
 	"github.com/shardis/shardis/store"
 	"hash"
 	"hash/crc32"
@@ -44,7 +45,7 @@ func (s *Server) WriteSnapshot(pid int, w io.Writer) (seq uint64, err error) {
 	if err := s.checkPartition(pid); err != nil {
 		return 0, err
 	}
-	crc := crc32.New(castagnoli)
+	crc := crc32.New(repl.Castagnoli)
 	bw := bufio.NewWriterSize(io.MultiWriter(w, crc), 64<<10)
 	var scratch []byte
 	put := func(b []byte) {
@@ -164,7 +165,7 @@ func (sr *snapshotReader) bytes(n uint64) string {
 
 // readSnapshot parses and verifies a whole snapshot of partition pid.
 func readSnapshot(r io.Reader, pid int, maxItem uint64) (seq, hash uint64, recs []snapshotRecord, err error) {
-	sr := &snapshotReader{r: bufio.NewReaderSize(r, 64<<10), crc: crc32.New(castagnoli), maxItem: maxItem}
+	sr := &snapshotReader{r: bufio.NewReaderSize(r, 64<<10), crc: crc32.New(repl.Castagnoli), maxItem: maxItem}
 	bad := func(format string, args ...any) (uint64, uint64, []snapshotRecord, error) {
 		return 0, 0, nil, fmt.Errorf("%w: "+format, append([]any{ErrBadSnapshot}, args...)...)
 	}
@@ -270,7 +271,7 @@ func (s *Server) LoadSnapshot(pid int, r io.Reader) (uint64, error) {
 	}
 	p.apply(&t)
 	p.seq, p.hash, p.follower = seq, hash, true
-	p.log.reset()
+	p.log.Reset()
 	s.seqMoved(p)
 	return seq, nil
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/shardis/shardis/repl"
 	"github.com/shardis/shardis/store"
 	"os"
 	"path/filepath"
@@ -68,10 +69,10 @@ type partition struct {
 
 	// Replication state (see effects.go); guarded by mu. seq and follower
 	// are also stored in the partition's meta record.
-	seq      uint64    // sequence number of the last committed effect
-	hash     uint64    // history hash at seq (see historyChain)
-	follower bool      // effects come from a master: no local expiry
-	log      effectLog // recent effects, for followers catching up (see keepsLog)
+	seq      uint64   // sequence number of the last committed effect
+	hash     uint64   // history hash at seq (see repl.Chain)
+	follower bool     // effects come from a master: no local expiry
+	log      repl.Log // recent effects, for followers catching up (see keepsLog)
 
 	expiring   atomic.Int64 // exps.Len(), readable without mu
 	keysNow    atomic.Int64 // ctr.Keys, readable without mu
