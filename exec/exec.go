@@ -33,6 +33,18 @@ const (
 	ErrNotFloat  = Error(resp.ErrNotFloat)
 )
 
+// Error replies that commands of several types give, worded as Redis
+// words them: one constant each, so that their wording cannot drift apart
+// between the types.
+const (
+	errOutOfRange    = Error("ERR value is out of range")
+	errNotPositive   = Error("ERR value is out of range, must be positive")
+	errLongRange     = Error("ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807")
+	errNumKeys       = Error("ERR numkeys should be greater than 0")
+	errCountPositive = Error("ERR count should be greater than 0")
+	errLimitNegative = Error("ERR LIMIT can't be negative")
+)
+
 // Config holds the thresholds at which Redis changes a collection's
 // encoding; OBJECT ENCODING reports the same encoding at the same sizes.
 // Zero fields take Redis 7.0's defaults.

@@ -32,13 +32,11 @@ func init() {
 
 // Error replies of the hash commands, worded as Redis 7.0 words them.
 const (
-	errHashNotInt       = Error("ERR hash value is not an integer")
-	errHashNotFloat     = Error("ERR hash value is not a float")
-	errIncrOverflow     = Error("ERR increment or decrement would overflow")
-	errIncrNaNInf       = Error("ERR value is NaN or Infinity")
-	errIncrProducesInf  = Error("ERR increment would produce NaN or Infinity")
-	errOutOfRange       = Error("ERR value is out of range")
-	errRandCountOutside = Error("ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807")
+	errHashNotInt      = Error("ERR hash value is not an integer")
+	errHashNotFloat    = Error("ERR hash value is not a float")
+	errIncrOverflow    = Error("ERR increment or decrement would overflow")
+	errIncrNaNInf      = Error("ERR value is NaN or Infinity")
+	errIncrProducesInf = Error("ERR increment would produce NaN or Infinity")
 )
 
 // hashCfg returns the thresholds in force; a Ctx built without a Config
@@ -448,7 +446,7 @@ func cmdHRandField(c *Ctx, args [][]byte) error {
 		return ErrNotInt
 	}
 	if l == math.MinInt64 {
-		return errRandCountOutside
+		return errLongRange
 	}
 	withValues := false
 	if len(args) > 4 || (len(args) == 4 && !eqFold(args[3], "withvalues")) {

@@ -38,14 +38,11 @@ func init() {
 
 // Error replies worded as t_list.c words them.
 const (
-	errListNoSuchKey   = Error("ERR no such key")
-	errListIndexRange  = Error("ERR index out of range")
-	errListPopCount    = Error("ERR value is out of range, must be positive")
-	errListRankZero    = Error("ERR RANK can't be zero: use 1 to start from the first match, 2 from the second ... or use negative to start from the end of the list")
-	errListCountNeg    = Error("ERR COUNT can't be negative")
-	errListMaxlenNeg   = Error("ERR MAXLEN can't be negative")
-	errListNumkeys     = Error("ERR numkeys should be greater than 0")
-	errListMPopCountGT = Error("ERR count should be greater than 0")
+	errListNoSuchKey  = Error("ERR no such key")
+	errListIndexRange = Error("ERR index out of range")
+	errListRankZero   = Error("ERR RANK can't be zero: use 1 to start from the first match, 2 from the second ... or use negative to start from the end of the list")
+	errListCountNeg   = Error("ERR COUNT can't be negative")
+	errListMaxlenNeg  = Error("ERR MAXLEN can't be negative")
 )
 
 // newList is the record of a list about to get its first element. Its
@@ -212,7 +209,7 @@ func listPopCmd(left bool) Func {
 		if hasCount {
 			n, ok := parseInt(args[2])
 			if !ok || n < 0 {
-				return errListPopCount
+				return errNotPositive
 			}
 			count = n
 		}
@@ -733,7 +730,7 @@ func listMove(c *Ctx, src, dst []byte, fromLeft, toLeft bool) error {
 func cmdLMPop(c *Ctx, args [][]byte) error {
 	numkeys, ok := parseInt(args[1])
 	if !ok || numkeys < 1 {
-		return errListNumkeys
+		return errNumKeys
 	}
 	if numkeys >= int64(len(args)-2) {
 		return ErrSyntax
@@ -749,7 +746,7 @@ func cmdLMPop(c *Ctx, args [][]byte) error {
 			j++
 			v, ok := parseInt(args[j])
 			if !ok || v < 1 {
-				return errListMPopCountGT
+				return errCountPositive
 			}
 			count = v
 			continue

@@ -11,14 +11,7 @@ import (
 
 // Errors Redis words itself that only the set commands produce.
 const (
-	errNumKeys       = Error("ERR numkeys should be greater than 0")
-	errNumKeysArgs   = Error("ERR Number of keys can't be greater than number of args")
-	errLimitNegative = Error("ERR LIMIT can't be negative")
-	errNotPositive   = Error("ERR value is out of range, must be positive")
-	errLongRange     = Error("ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807")
-	// errRandCount refuses an SRANDMEMBER count whose reply could not be
-	// built: Redis would try, and grow its output buffer until it dies.
-	errRandCount = Error("ERR value is out of range")
+	errNumKeysArgs = Error("ERR Number of keys can't be greater than number of args")
 )
 
 // errSetCount is a store failure: a set record counts members that are
@@ -387,7 +380,9 @@ func cmdSRandMember(c *Ctx, args [][]byte) error {
 // its own, so repeats are allowed.
 func srandmemberRepeat(c *Ctx, key []byte, r *store.Record, n int64) error {
 	if n > maxRandReply {
-		return errRandCount
+		// A reply that could not be built: Redis would try, and grow its
+		// output buffer until it dies.
+		return errOutOfRange
 	}
 	if n*srandmemberSubStrategyMul > r.Count {
 		ms, err := allMembers(c, key, r)

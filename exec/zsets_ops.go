@@ -43,7 +43,7 @@ func zpopMinMax(c *Ctx, args [][]byte, max bool) error {
 	if len(args) == 3 {
 		n, ok := parseInt(args[2])
 		if !ok || n < 0 {
-			return Error("ERR value is out of range, must be positive")
+			return errNotPositive
 		}
 		count = n
 	}
@@ -54,7 +54,7 @@ func zpopMinMax(c *Ctx, args [][]byte, max bool) error {
 func cmdZMPop(c *Ctx, args [][]byte) error {
 	numkeys, ok := parseInt(args[1])
 	if !ok || numkeys < 1 {
-		return Error("ERR numkeys should be greater than 0")
+		return errNumKeys
 	}
 	if numkeys >= int64(len(args))-2 {
 		return ErrSyntax
@@ -74,7 +74,7 @@ func cmdZMPop(c *Ctx, args [][]byte) error {
 			j++
 			n, ok := parseInt(args[j])
 			if !ok || n < 1 {
-				return Error("ERR count should be greater than 0")
+				return errCountPositive
 			}
 			count = n
 		} else {
@@ -181,7 +181,7 @@ func cmdZRandMember(c *Ctx, args [][]byte) error {
 		return ErrNotInt
 	}
 	if n == math.MinInt64 {
-		return Error("ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807")
+		return errLongRange
 	}
 	withScores := false
 	if len(args) > 4 || (len(args) == 4 && !eqFold(args[3], "withscores")) {
@@ -190,7 +190,7 @@ func cmdZRandMember(c *Ctx, args [][]byte) error {
 	if len(args) == 4 {
 		withScores = true
 		if n < -math.MaxInt64/2 || n > math.MaxInt64/2 {
-			return Error("ERR value is out of range")
+			return errOutOfRange
 		}
 	}
 	r, ok, err := zsetGet(c, key)
@@ -479,7 +479,7 @@ func zsetAlgebra(c *Ctx, args [][]byte, dst []byte, at int, op zsetOp, cardOnly 
 		case cardOnly && left >= 2 && eqFold(a, "limit"):
 			n, ok := parseInt(args[j+1])
 			if !ok || n < 0 {
-				return Error("ERR LIMIT can't be negative")
+				return errLimitNegative
 			}
 			limit = n
 			j += 2
