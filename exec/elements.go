@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"math"
 	"strconv"
+	"strings"
 
 	"github.com/shardis/shardis/store"
 )
@@ -73,6 +74,73 @@ func subHash(sub string) uint32 {
 // hashPivot is the smallest sub-key with hash h.
 func hashPivot(h uint32) []byte {
 	return binary.BigEndian.AppendUint32(nil, h)
+}
+
+// ascendWrapped walks the elements of generation gen of key in SpaceElem
+// from pivot to the last and then from the first up to pivot, until fn
+// returns false: a walk from a random point of the hash order that still
+// meets every element once. The random picks of sets, hashes and sorted
+// sets all start this way.
+func ascendWrapped(c *Ctx, key []byte, gen uint64, pivot []byte, fn func(sub, val string) bool) error {
+	stopped := false
+	walk := func(sub, val string) bool {
+		stopped = !fn(sub, val)
+		return !stopped
+	}
+	if err := c.Tx.Ascend(store.SpaceElem, key, gen, pivot, nil, walk); err != nil || stopped {
+		return err
+	}
+	return c.Tx.Ascend(store.SpaceElem, key, gen, nil, pivot, walk)
+}
+
+// pickElem returns a random element of a hash or sorted set in O(log n),
+// copied out of the store: the first at or after a random hash value,
+// wrapping around (found is false only when there is none). Elements after
+// a wide gap of hash values come up more often, much as a Redis dict's
+// random bucket walk favours some entries; HRANDFIELD and ZRANDMEMBER
+// never use it where Redis itself picks uniformly from a listpack.
+func pickElem(c *Ctx, key []byte, gen uint64) (sub, val string, found bool, err error) {
+	err = ascendWrapped(c, key, gen, hashPivot(uint32(c.uint64())), func(s, v string) bool {
+		sub, val, found = strings.Clone(s), strings.Clone(v), true
+		return false
+	})
+	return sub, val, found, err
+}
+
+// shuffleFront moves n elements of s chosen uniformly at random to its
+// front (a partial Fisher-Yates shuffle), for the random samples of most
+// of a loaded collection that SRANDMEMBER, SPOP, HRANDFIELD and
+// ZRANDMEMBER take as Redis does.
+func shuffleFront[T any](c *Ctx, s []T, n int) {
+	for i := 0; i < n; i++ {
+		j := i + c.intN(len(s)-i)
+		s[i], s[j] = s[j], s[i]
+	}
+}
+
+// parseRandCount parses the "count [option]" of HRANDFIELD (option
+// WITHVALUES) and ZRANDMEMBER (WITHSCORES) from args[2], which Redis
+// checks alike and in this order; with is the option's name.
+func parseRandCount(args [][]byte, with string) (count int64, withOpt bool, err error) {
+	count, ok := parseInt(args[2])
+	if !ok {
+		return 0, false, ErrNotInt
+	}
+	if count == math.MinInt64 { // no absolute value: Redis's range is symmetric
+		return 0, false, errLongRange
+	}
+	if len(args) > 4 || (len(args) == 4 && !eqFold(args[3], with)) {
+		return 0, false, ErrSyntax
+	}
+	if len(args) == 4 {
+		// Redis refuses counts whose reply (two bulks each) would
+		// overflow its length arithmetic.
+		if count < -math.MaxInt64/2 || count > math.MaxInt64/2 {
+			return 0, false, errOutOfRange
+		}
+		withOpt = true
+	}
+	return count, withOpt, nil
 }
 
 // scanArgs are the options of SCAN, HSCAN, SSCAN and ZSCAN.

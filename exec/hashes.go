@@ -386,23 +386,23 @@ func hashLoad(c *Ctx, key []byte, r *store.Record) ([]hashPair, error) {
 	return out, err
 }
 
-// hashPick returns a random field of a non-empty hash in O(log n): the
-// first field at or after a random hash value, wrapping around. Fields
-// after a wide gap of hash values come up more often, much as a Redis
-// dict's random bucket walk favours some entries; it is never used where
-// Redis itself picks uniformly from a listpack.
-func hashPick(c *Ctx, key []byte, r *store.Record) (hashPair, error) {
-	var p hashPair
-	found := false
-	take := func(sub, val string) bool {
-		p, found = hashPair{strings.Clone(subMember(sub)), strings.Clone(val)}, true
-		return false
+// hashPick returns a random field of a non-empty hash: uniformly from all
+// when given (a loaded listpack, as Redis samples it), else pickElem's.
+func hashPick(c *Ctx, key []byte, r *store.Record, all []hashPair) (hashPair, error) {
+	if all != nil {
+		return all[c.intN(len(all))], nil
 	}
-	pivot := hashPivot(uint32(c.uint64()))
-	if err := c.Tx.Ascend(store.SpaceElem, key, r.Gen, pivot, nil, take); err != nil || found {
-		return p, err
+	sub, val, _, err := pickElem(c, key, r.Gen)
+	return hashPair{subMember(sub), val}, err
+}
+
+// hashLoadSmall loads a listpack hash, which HRANDFIELD samples uniformly
+// as Redis does; a bigger hash is left in the store (nil).
+func hashLoadSmall(c *Ctx, key []byte, r *store.Record) ([]hashPair, error) {
+	if r.Enc != encListpack {
+		return nil, nil
 	}
-	return p, c.Tx.Ascend(store.SpaceElem, key, r.Gen, nil, nil, take)
+	return hashLoad(c, key, r)
 }
 
 // hashPairReply writes one HRANDFIELD element: a field, or with values
@@ -428,37 +428,20 @@ func cmdHRandField(c *Ctx, args [][]byte) error {
 			c.R.Null()
 			return nil
 		}
-		var p hashPair
-		if r.Enc == encListpack {
-			all, err := hashLoad(c, key, &r)
-			if err != nil {
-				return err
-			}
-			p = all[c.intN(len(all))]
-		} else if p, err = hashPick(c, key, &r); err != nil {
+		all, err := hashLoadSmall(c, key, &r)
+		if err != nil {
+			return err
+		}
+		p, err := hashPick(c, key, &r, all)
+		if err != nil {
 			return err
 		}
 		c.R.BulkString(p.field)
 		return nil
 	}
-	l, ok := parseInt(args[2])
-	if !ok {
-		return ErrNotInt
-	}
-	if l == math.MinInt64 {
-		return errLongRange
-	}
-	withValues := false
-	if len(args) > 4 || (len(args) == 4 && !eqFold(args[3], "withvalues")) {
-		return ErrSyntax
-	}
-	if len(args) == 4 {
-		withValues = true
-		// Redis refuses counts whose reply (two bulks each) would
-		// overflow its length arithmetic.
-		if l < -math.MaxInt64/2 || l > math.MaxInt64/2 {
-			return errOutOfRange
-		}
+	l, withValues, err := parseRandCount(args, "withvalues")
+	if err != nil {
+		return err
 	}
 	r, ok, err := getType(c, key, store.TypeHash)
 	if err != nil {
@@ -477,23 +460,15 @@ func cmdHRandField(c *Ctx, args [][]byte) error {
 // hrandRepeat serves a negative count: count independent picks, which may
 // repeat. A listpack is loaded once and indexed, as Redis samples it.
 func hrandRepeat(c *Ctx, key []byte, r *store.Record, count uint64, withValues bool) error {
-	var all []hashPair
-	if r.Enc == encListpack {
-		var err error
-		if all, err = hashLoad(c, key, r); err != nil {
-			return err
-		}
+	all, err := hashLoadSmall(c, key, r)
+	if err != nil {
+		return err
 	}
 	c.R.Array(int(count))
 	for i := uint64(0); i < count; i++ {
-		var p hashPair
-		if all != nil {
-			p = all[c.intN(len(all))]
-		} else {
-			var err error
-			if p, err = hashPick(c, key, r); err != nil {
-				return err
-			}
+		p, err := hashPick(c, key, r, all)
+		if err != nil {
+			return err
 		}
 		hashPairReply(c, p, withValues)
 	}
@@ -519,16 +494,15 @@ func hrandDistinct(c *Ctx, key []byte, r *store.Record, count uint64, withValues
 		if err != nil {
 			return err
 		}
-		for i := 0; i < int(count); i++ {
-			j := i + c.intN(len(all)-i)
-			all[i], all[j] = all[j], all[i]
-			hashPairReply(c, all[i], withValues)
+		shuffleFront(c, all, int(count))
+		for _, p := range all[:count] {
+			hashPairReply(c, p, withValues)
 		}
 		return nil
 	}
 	seen := make(map[string]bool, count)
 	for uint64(len(seen)) < count {
-		p, err := hashPick(c, key, r)
+		p, err := hashPick(c, key, r, nil)
 		if err != nil {
 			return err
 		}

@@ -163,20 +163,15 @@ const randomWindow = 32
 func randomMember(c *Ctx, key []byte, gen uint64, skip map[string]struct{}) (string, error) {
 	pivot := hashPivot(uint32(c.uint64() >> 32))
 	win := make([]string, 0, randomWindow)
-	collect := func(sub, _ string) bool {
+	err := ascendWrapped(c, key, gen, pivot, func(sub, _ string) bool {
 		m := subMember(sub)
 		if _, dup := skip[m]; !dup {
 			win = append(win, strings.Clone(m))
 		}
 		return len(win) < randomWindow
-	}
-	if err := c.Tx.Ascend(store.SpaceElem, key, gen, pivot, nil, collect); err != nil {
+	})
+	if err != nil {
 		return "", err
-	}
-	if len(win) < randomWindow {
-		if err := c.Tx.Ascend(store.SpaceElem, key, gen, nil, pivot, collect); err != nil {
-			return "", err
-		}
 	}
 	if len(win) == 0 {
 		return "", errSetCount
@@ -198,15 +193,6 @@ func randomDistinct(c *Ctx, key []byte, gen uint64, n int) ([]string, error) {
 		out = append(out, m)
 	}
 	return out, nil
-}
-
-// shuffleFront moves n members chosen uniformly at random to the front of
-// ms (a partial Fisher-Yates shuffle).
-func shuffleFront(c *Ctx, ms []string, n int) {
-	for i := 0; i < n; i++ {
-		j := i + c.intN(len(ms)-i)
-		ms[i], ms[j] = ms[j], ms[i]
-	}
 }
 
 func cmdSAdd(c *Ctx, args [][]byte) error {

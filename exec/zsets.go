@@ -652,14 +652,20 @@ func zsetLexWalk(c *Ctx, key []byte, r *store.Record, l zLexRange, rev bool, fn 
 func zReplyEntries(c *Ctx, es []zsetEntry, withScores bool) {
 	c.R.Array(len(es))
 	for _, e := range es {
-		if withScores {
-			c.R.Array(2)
-			c.R.BulkString(e.member)
-			c.R.Double(e.score)
-		} else {
-			c.R.BulkString(e.member)
-		}
+		zReplyEntry(c, e, withScores)
 	}
+}
+
+// zReplyEntry writes one element of zReplyEntries, for the replies that
+// stream their elements.
+func zReplyEntry(c *Ctx, e zsetEntry, withScores bool) {
+	if withScores {
+		c.R.Array(2)
+		c.R.BulkString(e.member)
+		c.R.Double(e.score)
+		return
+	}
+	c.R.BulkString(e.member)
 }
 
 // zRankBounds clamps start..end (negative counts from the end) to the

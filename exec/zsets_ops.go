@@ -163,11 +163,9 @@ func cmdZRandMember(c *Ctx, args [][]byte) error {
 			c.R.Null()
 			return nil
 		}
-		var all []zsetEntry
-		if r.Enc == encListpack {
-			if all, err = zsetAll(c, key, &r, false); err != nil {
-				return err
-			}
+		all, err := zsetLoadSmall(c, key, &r)
+		if err != nil {
+			return err
 		}
 		e, err := zsetPick(c, key, &r, all)
 		if err != nil {
@@ -176,22 +174,9 @@ func cmdZRandMember(c *Ctx, args [][]byte) error {
 		c.R.BulkString(e.member)
 		return nil
 	}
-	n, ok := parseInt(args[2])
-	if !ok {
-		return ErrNotInt
-	}
-	if n == math.MinInt64 {
-		return errLongRange
-	}
-	withScores := false
-	if len(args) > 4 || (len(args) == 4 && !eqFold(args[3], "withscores")) {
-		return ErrSyntax
-	}
-	if len(args) == 4 {
-		withScores = true
-		if n < -math.MaxInt64/2 || n > math.MaxInt64/2 {
-			return errOutOfRange
-		}
+	n, withScores, err := parseRandCount(args, "withscores")
+	if err != nil {
+		return err
 	}
 	r, ok, err := zsetGet(c, key)
 	if err != nil {
@@ -210,11 +195,9 @@ func cmdZRandMember(c *Ctx, args [][]byte) error {
 		if n == 1 {
 			count = 1
 		}
-		var all []zsetEntry
-		if r.Enc == encListpack {
-			if all, err = zsetAll(c, key, &r, false); err != nil {
-				return err
-			}
+		all, err := zsetLoadSmall(c, key, &r)
+		if err != nil {
+			return err
 		}
 		c.R.Array(int(count))
 		for range count {
@@ -222,13 +205,7 @@ func cmdZRandMember(c *Ctx, args [][]byte) error {
 			if err != nil {
 				return err
 			}
-			if withScores {
-				c.R.Array(2)
-				c.R.BulkString(e.member)
-				c.R.Double(e.score)
-			} else {
-				c.R.BulkString(e.member)
-			}
+			zReplyEntry(c, e, withScores)
 		}
 		return nil
 	case n >= r.Count:
@@ -255,24 +232,23 @@ func zsetAll(c *Ctx, key []byte, r *store.Record, rev bool) ([]zsetEntry, error)
 	return out, err
 }
 
+// zsetLoadSmall loads a listpack sorted set, which ZRANDMEMBER samples
+// uniformly as Redis does; a bigger one is left in the store (nil).
+func zsetLoadSmall(c *Ctx, key []byte, r *store.Record) ([]zsetEntry, error) {
+	if r.Enc != encListpack {
+		return nil, nil
+	}
+	return zsetAll(c, key, r, false)
+}
+
 // zsetPick returns a random element: uniformly from all when given (a
-// loaded listpack), else the first member at or after a random hash,
-// wrapping around, in O(log n) (see hashPick for the bias).
+// loaded listpack, as Redis samples it), else pickElem's.
 func zsetPick(c *Ctx, key []byte, r *store.Record, all []zsetEntry) (zsetEntry, error) {
 	if all != nil {
 		return all[c.intN(len(all))], nil
 	}
-	var e zsetEntry
-	found := false
-	take := func(sub, val string) bool {
-		e, found = zsetEntry{member: strings.Clone(subMember(sub)), score: scoreFrom(val)}, true
-		return false
-	}
-	pivot := hashPivot(uint32(c.uint64()))
-	if err := c.Tx.Ascend(store.SpaceElem, key, r.Gen, pivot, nil, take); err != nil || found {
-		return e, err
-	}
-	return e, c.Tx.Ascend(store.SpaceElem, key, r.Gen, nil, nil, take)
+	sub, val, _, err := pickElem(c, key, r.Gen)
+	return zsetEntry{member: subMember(sub), score: scoreFrom(val)}, err
 }
 
 // zsetDistinct returns n distinct random elements, 0 < n < r.Count. As in
@@ -286,10 +262,7 @@ func zsetDistinct(c *Ctx, key []byte, r *store.Record, n int) ([]zsetEntry, erro
 		if err != nil {
 			return nil, err
 		}
-		for i := 0; i < n; i++ {
-			j := i + c.intN(len(all)-i)
-			all[i], all[j] = all[j], all[i]
-		}
+		shuffleFront(c, all, n)
 		return all[:n], nil
 	}
 	seen := make(map[string]bool, n)
@@ -305,22 +278,13 @@ func zsetDistinct(c *Ctx, key []byte, r *store.Record, n int) ([]zsetEntry, erro
 		}
 	}
 	if len(out) < n {
-		err := c.Tx.Ascend(store.SpaceElem, key, r.Gen, hashPivot(uint32(c.uint64())), nil, func(sub, val string) bool {
+		err := ascendWrapped(c, key, r.Gen, hashPivot(uint32(c.uint64())), func(sub, val string) bool {
 			if m := subMember(sub); !seen[m] {
 				seen[strings.Clone(m)] = true
 				out = append(out, zsetEntry{member: strings.Clone(m), score: scoreFrom(val)})
 			}
 			return len(out) < n
 		})
-		if err == nil && len(out) < n {
-			err = c.Tx.Ascend(store.SpaceElem, key, r.Gen, nil, nil, func(sub, val string) bool {
-				if m := subMember(sub); !seen[m] {
-					seen[strings.Clone(m)] = true
-					out = append(out, zsetEntry{member: strings.Clone(m), score: scoreFrom(val)})
-				}
-				return len(out) < n
-			})
-		}
 		if err != nil {
 			return nil, err
 		}
