@@ -196,6 +196,32 @@ func parseScanArgs(args [][]byte, i int, withType bool) (scanArgs, error) {
 	return a, nil
 }
 
+// scanOpen begins HSCAN, SSCAN or ZSCAN of args[1], a collection of type
+// typ, checking as Redis does the cursor, then the key, and only then the
+// options. ok is false when the scan is over before it starts: an error,
+// or a missing key, whose empty scan it has replied.
+func scanOpen(c *Ctx, args [][]byte, typ byte) (a scanArgs, r store.Record, ok bool, err error) {
+	a, optErr := parseScanArgs(args, 2, false)
+	if optErr == errInvalidCursor {
+		return a, r, false, optErr
+	}
+	if r, ok, err = getType(c, args[1], typ); err != nil {
+		return a, r, false, err
+	}
+	if !ok {
+		scanReply(c, 0, nil)
+		return a, r, false, nil
+	}
+	return a, r, optErr == nil, optErr
+}
+
+// scanReply writes a scan's reply: the next cursor and the elements.
+func scanReply(c *Ctx, next uint64, items []string) {
+	c.R.Array(2)
+	c.R.BulkString(strconv.FormatUint(next, 10))
+	c.R.Strings(items)
+}
+
 // scanMembers serves HSCAN, SSCAN and ZSCAN over a hash-ordered
 // collection: it calls emit for up to about a.count elements from the
 // cursor on that match a.match and returns the next cursor (0 when done).

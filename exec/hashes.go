@@ -2,7 +2,6 @@ package exec
 
 import (
 	"math"
-	"strconv"
 	"strings"
 
 	"github.com/shardis/shardis/resp"
@@ -516,38 +515,17 @@ func hrandDistinct(c *Ctx, key []byte, r *store.Record, count uint64, withValues
 }
 
 func cmdHScan(c *Ctx, args [][]byte) error {
-	key := args[1]
-	// Redis checks the cursor, then the key, and only then the options.
-	a, perr := parseScanArgs(args, 2, false)
-	if perr == errInvalidCursor {
-		return perr
-	}
-	r, ok, err := getType(c, key, store.TypeHash)
-	if err != nil {
+	a, r, ok, err := scanOpen(c, args, store.TypeHash)
+	if !ok {
 		return err
 	}
-	if !ok {
-		c.R.Array(2)
-		c.R.BulkString("0")
-		c.R.Array(0)
-		return nil
-	}
-	if perr != nil {
-		return perr
-	}
-	var items Reply
-	n := 0
-	next, err := scanMembers(c, key, &r, a, func(field, val string) {
-		items.BulkString(field)
-		items.BulkString(val)
-		n += 2
+	var items []string
+	next, err := scanMembers(c, args[1], &r, a, func(field, val string) {
+		items = append(items, strings.Clone(field), strings.Clone(val))
 	})
 	if err != nil {
 		return err
 	}
-	c.R.Array(2)
-	c.R.BulkString(strconv.FormatUint(next, 10))
-	c.R.Array(n)
-	c.R.Raw(items.Bytes())
+	scanReply(c, next, items)
 	return nil
 }

@@ -721,22 +721,9 @@ func cmdSInterCard(c *Ctx, args [][]byte) error {
 }
 
 func cmdSScan(c *Ctx, args [][]byte) error {
-	a, perr := parseScanArgs(args, 2, false)
-	if perr == errInvalidCursor {
-		return perr
-	}
-	r, ok, err := getType(c, args[1], store.TypeSet)
-	if err != nil {
-		return err
-	}
+	a, r, ok, err := scanOpen(c, args, store.TypeSet)
 	if !ok {
-		c.R.Array(2)
-		c.R.BulkString("0")
-		c.R.Array(0)
-		return nil
-	}
-	if perr != nil {
-		return perr
+		return err
 	}
 	var ms []string
 	next, err := scanMembers(c, args[1], &r, a, func(m, _ string) {
@@ -745,8 +732,6 @@ func cmdSScan(c *Ctx, args [][]byte) error {
 	if err != nil {
 		return err
 	}
-	c.R.Array(2)
-	c.R.BulkString(formatInt(int64(next)))
-	c.R.Strings(ms)
+	scanReply(c, next, ms)
 	return nil
 }

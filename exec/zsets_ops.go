@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"math"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/shardis/shardis/store"
@@ -607,24 +606,11 @@ func zsetDiff(c *Ctx, srcs []zSource) ([]zsetEntry, error) {
 // returns it; a skiplist is scanned in member-hash order (see
 // scanMembers). Scores are bulk strings in ZSCAN, formatted like doubles.
 func cmdZScan(c *Ctx, args [][]byte) error {
-	a, optErr := parseScanArgs(args, 2, false)
-	if optErr == errInvalidCursor {
-		return optErr
-	}
-	key := args[1]
-	r, ok, err := zsetGet(c, key)
-	if err != nil {
+	a, r, ok, err := scanOpen(c, args, store.TypeZSet)
+	if !ok {
 		return err
 	}
-	if !ok {
-		c.R.Array(2)
-		c.R.BulkString("0")
-		c.R.Array(0)
-		return nil
-	}
-	if optErr != nil {
-		return optErr
-	}
+	key := args[1]
 	var items []string
 	emit := func(m string, score float64) {
 		items = append(items, strings.Clone(m), zFormatScore(score))
@@ -643,9 +629,7 @@ func cmdZScan(c *Ctx, args [][]byte) error {
 	if err != nil {
 		return err
 	}
-	c.R.Array(2)
-	c.R.BulkString(strconv.FormatUint(next, 10))
-	c.R.Strings(items)
+	scanReply(c, next, items)
 	return nil
 }
 
