@@ -130,10 +130,11 @@ func listValues(c *Ctx, key []byte, r *store.Record, lo, hi int64) ([]string, er
 	return vals, err
 }
 
-// listRange clamps start and stop (inclusive, negative counting from the
-// tail) to a list of n elements as LRANGE and LTRIM do; ok is false when
-// the range is empty.
-func listRange(start, stop, n int64) (lo, hi int64, ok bool) {
+// clampRange clamps start and stop (inclusive, negative counting from the
+// end) to the indexes of n elements as Redis clamps them for LRANGE,
+// LTRIM, ZRANGE and ZREMRANGEBYRANK alike; ok is false when the range is
+// empty.
+func clampRange(start, stop, n int64) (lo, hi int64, ok bool) {
 	if start < 0 {
 		start += n
 	}
@@ -264,7 +265,7 @@ func cmdLRange(c *Ctx, args [][]byte) error {
 	if err != nil {
 		return err
 	}
-	lo, hi, inRange := listRange(start, stop, r.Count)
+	lo, hi, inRange := clampRange(start, stop, r.Count)
 	if !ok || !inRange {
 		c.R.Array(0)
 		return nil
@@ -549,7 +550,7 @@ func cmdLTrim(c *Ctx, args [][]byte) error {
 		c.R.OK()
 		return nil
 	}
-	lo, hi, keep := listRange(start, stop, r.Count)
+	lo, hi, keep := clampRange(start, stop, r.Count)
 	if !keep {
 		// Everything goes: the elements become invisible at once and are
 		// swept later.

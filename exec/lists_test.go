@@ -487,7 +487,7 @@ func TestListModel(t *testing.T) {
 			lo, hi := rnd.IntN(n+2)-1, n-rnd.IntN(n+2)
 			args = []string{"LTRIM", "l", strconv.Itoa(lo), strconv.Itoa(hi)}
 			want = listOK
-			a, b, ok := listRange(int64(lo), int64(hi), int64(n))
+			a, b, ok := clampRange(int64(lo), int64(hi), int64(n))
 			if ok {
 				model = slices.Clone(model[a : b+1])
 			} else {

@@ -668,27 +668,6 @@ func zReplyEntry(c *Ctx, e zsetEntry, withScores bool) {
 	c.R.BulkString(e.member)
 }
 
-// zRankBounds clamps start..end (negative counts from the end) to the
-// ranks of a set of n elements as Redis does; ok is false when empty.
-func zRankBounds(start, end, n int64) (int64, int64, bool) {
-	if start < 0 {
-		start += n
-	}
-	if end < 0 {
-		end += n
-	}
-	if start < 0 {
-		start = 0
-	}
-	if start > end || start >= n {
-		return 0, 0, false
-	}
-	if end >= n {
-		end = n - 1
-	}
-	return start, end, true
-}
-
 // ---- Point commands ----
 
 func cmdZAdd(c *Ctx, args [][]byte) error     { return zaddGeneric(c, args, false) }
@@ -1059,7 +1038,7 @@ func zrangeGeneric(c *Ctx, args [][]byte, at int, store bool, kind zrangeKind, d
 	var es []zsetEntry
 	if ok {
 		if kind == zrangeRank {
-			if lo, hi, ok := zRankBounds(start, end, r.Count); ok {
+			if lo, hi, ok := clampRange(start, end, r.Count); ok {
 				if rev {
 					lo, hi = r.Count-1-hi, r.Count-1-lo
 				}
@@ -1104,7 +1083,7 @@ func cmdZRemRangeByRank(c *Ctx, args [][]byte) error {
 		return ErrNotInt
 	}
 	return zremRange(c, args[1], func(r *store.Record) ([]zsetEntry, error) {
-		lo, hi, ok := zRankBounds(start, end, r.Count)
+		lo, hi, ok := clampRange(start, end, r.Count)
 		if !ok {
 			return nil, nil
 		}
