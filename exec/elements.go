@@ -76,6 +76,32 @@ func hashPivot(h uint32) []byte {
 	return binary.BigEndian.AppendUint32(nil, h)
 }
 
+// delMembers serves HDEL and SREM: it removes members from key's hash or
+// set (typ) and replies how many were there, saving the record only when
+// something went (an emptied one is deleted by the store).
+func delMembers(c *Ctx, key []byte, typ byte, members [][]byte) error {
+	r, ok, err := getType(c, key, typ)
+	if err != nil {
+		return err
+	}
+	var removed int64
+	if ok {
+		for _, m := range members {
+			if c.Tx.DelElem(store.SpaceElem, key, r.Gen, memberSub(m)) {
+				removed++
+			}
+		}
+	}
+	if removed > 0 {
+		r.Count -= removed
+		if err := c.Tx.Put(key, &r); err != nil {
+			return err
+		}
+	}
+	c.R.Int(removed)
+	return nil
+}
+
 // ascendWrapped walks the elements of generation gen of key in SpaceElem
 // from pivot to the last and then from the first up to pivot, until fn
 // returns false: a walk from a random point of the hash order that still

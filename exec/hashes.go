@@ -204,27 +204,7 @@ func cmdHMGet(c *Ctx, args [][]byte) error {
 }
 
 func cmdHDel(c *Ctx, args [][]byte) error {
-	key := args[1]
-	r, ok, err := getType(c, key, store.TypeHash)
-	if err != nil {
-		return err
-	}
-	var deleted int64
-	if ok {
-		for _, f := range args[2:] {
-			if c.Tx.DelElem(store.SpaceElem, key, r.Gen, memberSub(f)) {
-				deleted++
-			}
-		}
-	}
-	if deleted > 0 {
-		r.Count -= deleted
-		if err := c.Tx.Put(key, &r); err != nil {
-			return err
-		}
-	}
-	c.R.Int(deleted)
-	return nil
+	return delMembers(c, args[1], store.TypeHash, args[2:])
 }
 
 func cmdHLen(c *Ctx, args [][]byte) error {

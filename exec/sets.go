@@ -224,27 +224,7 @@ func cmdSAdd(c *Ctx, args [][]byte) error {
 }
 
 func cmdSRem(c *Ctx, args [][]byte) error {
-	key := args[1]
-	r, ok, err := getType(c, key, store.TypeSet)
-	if err != nil {
-		return err
-	}
-	removed := int64(0)
-	if ok {
-		for _, m := range args[2:] {
-			if c.Tx.DelElem(store.SpaceElem, key, r.Gen, memberSub(m)) {
-				removed++
-			}
-		}
-	}
-	if removed > 0 {
-		r.Count -= removed
-		if err := c.Tx.Put(key, &r); err != nil {
-			return err
-		}
-	}
-	c.R.Int(removed)
-	return nil
+	return delMembers(c, args[1], store.TypeSet, args[2:])
 }
 
 func cmdSCard(c *Ctx, args [][]byte) error {
