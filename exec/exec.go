@@ -208,6 +208,41 @@ func eqFold(b []byte, s string) bool {
 // EqFold is eqFold for the shard's own commands.
 func EqFold(b []byte, s string) bool { return eqFold(b, s) }
 
+// parseMPop parses "numkeys key... where [COUNT count]" from args[1], the
+// arguments of LMPOP and ZMPOP, which Redis checks alike and in this
+// order; where parses the end to pop from (LEFT|RIGHT, MIN|MAX). count is
+// 1 without COUNT.
+func parseMPop(args [][]byte, where func([]byte) (bool, error)) (keys [][]byte, end bool, count int64, err error) {
+	numkeys, ok := parseInt(args[1])
+	if !ok || numkeys < 1 {
+		return nil, false, 0, errNumKeys
+	}
+	if numkeys >= int64(len(args)-2) {
+		return nil, false, 0, ErrSyntax
+	}
+	whereAt := 2 + int(numkeys)
+	if end, err = where(args[whereAt]); err != nil {
+		return nil, false, 0, err
+	}
+	count = -1
+	for j := whereAt + 1; j < len(args); j++ {
+		if count == -1 && eqFold(args[j], "count") && j+1 < len(args) {
+			j++
+			v, ok := parseInt(args[j])
+			if !ok || v < 1 {
+				return nil, false, 0, errCountPositive
+			}
+			count = v
+			continue
+		}
+		return nil, false, 0, ErrSyntax
+	}
+	if count == -1 {
+		count = 1
+	}
+	return args[2:whereAt], end, count, nil
+}
+
 // getType returns key's live record if it has type typ; a record of
 // another type is WRONGTYPE.
 func getType(c *Ctx, key []byte, typ byte) (store.Record, bool, error) {

@@ -729,35 +729,11 @@ func listMove(c *Ctx, src, dst []byte, fromLeft, toLeft bool) error {
 }
 
 func cmdLMPop(c *Ctx, args [][]byte) error {
-	numkeys, ok := parseInt(args[1])
-	if !ok || numkeys < 1 {
-		return errNumKeys
-	}
-	if numkeys >= int64(len(args)-2) {
-		return ErrSyntax
-	}
-	whereAt := 2 + int(numkeys)
-	left, err := parseListWhere(args[whereAt])
+	keys, left, count, err := parseMPop(args, parseListWhere)
 	if err != nil {
 		return err
 	}
-	count := int64(-1)
-	for j := whereAt + 1; j < len(args); j++ {
-		if count == -1 && eqFold(args[j], "count") && j+1 < len(args) {
-			j++
-			v, ok := parseInt(args[j])
-			if !ok || v < 1 {
-				return errCountPositive
-			}
-			count = v
-			continue
-		}
-		return ErrSyntax
-	}
-	if count == -1 {
-		count = 1
-	}
-	for _, key := range args[2:whereAt] {
+	for _, key := range keys {
 		r, ok, err := getType(c, key, store.TypeList)
 		if err != nil {
 			return err

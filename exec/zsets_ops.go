@@ -51,39 +51,22 @@ func zpopMinMax(c *Ctx, args [][]byte, max bool) error {
 
 // cmdZMPop is ZMPOP numkeys key... MIN|MAX [COUNT count].
 func cmdZMPop(c *Ctx, args [][]byte) error {
-	numkeys, ok := parseInt(args[1])
-	if !ok || numkeys < 1 {
-		return errNumKeys
+	keys, max, count, err := parseMPop(args, parseZMinMax)
+	if err != nil {
+		return err
 	}
-	if numkeys >= int64(len(args))-2 {
-		return ErrSyntax
-	}
-	where := 2 + int(numkeys)
-	var max bool
+	return zpop(c, keys, max, true, count, true)
+}
+
+// parseZMinMax parses ZMPOP's MIN or MAX (max true).
+func parseZMinMax(b []byte) (max bool, err error) {
 	switch {
-	case eqFold(args[where], "min"):
-	case eqFold(args[where], "max"):
-		max = true
-	default:
-		return ErrSyntax
+	case eqFold(b, "min"):
+		return false, nil
+	case eqFold(b, "max"):
+		return true, nil
 	}
-	count := int64(-1)
-	for j := where + 1; j < len(args); j++ {
-		if count == -1 && eqFold(args[j], "count") && j+1 < len(args) {
-			j++
-			n, ok := parseInt(args[j])
-			if !ok || n < 1 {
-				return errCountPositive
-			}
-			count = n
-		} else {
-			return ErrSyntax
-		}
-	}
-	if count == -1 {
-		count = 1
-	}
-	return zpop(c, args[2:where], max, true, count, true)
+	return false, ErrSyntax
 }
 
 // zpop is genericZpopCommand: it pops up to count elements (count -1: a
