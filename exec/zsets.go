@@ -568,79 +568,50 @@ func zsetScoreWalk(c *Ctx, key []byte, r *store.Record, z zScoreRange, rev bool,
 // start within the first (last) score, so under that assumption it reads
 // only what it returns.
 func zsetLexWalk(c *Ctx, key []byte, r *store.Record, l zLexRange, rev bool, fn func(sub string) bool) error {
-	edge := func() ([]byte, bool, error) {
-		var s []byte
-		err := zsetWalk(c, key, r, rev, func(sub string) bool {
-			s = []byte(sub[:8])
-			return false
-		})
-		return s, s != nil, err
-	}
 	// Redis first checks that the range can overlap the set at all: the
 	// set's last member must be >= min and its first <= max (comparing
 	// members only, whatever their scores), else the range is empty.
 	end := func(last bool) (string, bool, error) {
-		var m string
+		var s string
 		found := false
 		err := zsetWalk(c, key, r, last, func(sub string) bool {
-			m, found = sub[8:], true
+			s, found = strings.Clone(sub), true
 			return false
 		})
-		return m, found, err
+		return s, found, err
 	}
-	if first, ok, err := end(false); err != nil || !ok || !l.lteMax(first) {
+	first, ok, err := end(false)
+	if err != nil || !ok || !l.lteMax(first[8:]) {
 		return err
 	}
-	if last, ok, err := end(true); err != nil || !ok || !l.gteMin(last) {
+	last, ok, err := end(true)
+	if err != nil || !ok || !l.gteMin(last[8:]) {
 		return err
 	}
-	started := false
-	if !rev {
-		if l.min.inf > 0 {
-			return nil
-		}
-		var from []byte
-		if l.min.inf == 0 {
-			s, ok, err := edge()
-			if !ok {
-				return err
-			}
-			from = append(s, l.min.s...)
-		}
-		return c.Tx.Ascend(store.SpaceScore, key, r.Gen, from, nil, func(sub, _ string) bool {
-			m := sub[8:]
-			if !started {
-				if !l.gteMin(m) {
-					return true
-				}
-				started = true
-			}
-			if !l.lteMax(m) {
-				return false
-			}
-			return fn(sub)
-		})
+	// The walk starts from the range's near end (min, or max when rev):
+	// it skips the members short of that end, then takes members while
+	// they stay within the far end.
+	near, enter, stay, walk, edge, empty := l.min, l.gteMin, l.lteMax, c.Tx.Ascend, first, 1
+	if rev {
+		near, enter, stay, walk, edge, empty = l.max, l.lteMax, l.gteMin, c.Tx.Descend, last, -1
 	}
-	if l.max.inf < 0 {
+	if near.inf == empty {
 		return nil
 	}
 	var from []byte
-	if l.max.inf == 0 {
-		s, ok, err := edge()
-		if !ok {
-			return err
-		}
-		from = append(s, l.max.s...)
+	if near.inf == 0 {
+		from = append([]byte(edge[:8]), near.s...)
 	}
-	return c.Tx.Descend(store.SpaceScore, key, r.Gen, from, nil, func(sub, _ string) bool {
+	started := false
+	return walk(store.SpaceScore, key, r.Gen, from, nil, func(sub, _ string) bool {
 		m := sub[8:]
 		if !started {
-			if !l.lteMax(m) {
+			if !enter(m) {
 				return true
 			}
 			started = true
 		}
-		if !l.gteMin(m) {
+		if !stay(m) {
 			return false
 		}
 		return fn(sub)
