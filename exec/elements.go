@@ -76,6 +76,34 @@ func hashPivot(h uint32) []byte {
 	return binary.BigEndian.AppendUint32(nil, h)
 }
 
+// ascendBatches walks the elements of generation gen of key in space in
+// order, copying at most batch of them at a time out of the store and
+// handing each batch to fn outside the store's iteration, so that fn may
+// read and write the store (which an iteration may not) and a whole
+// collection need not be in memory. It stops when fn returns false.
+func ascendBatches(c *Ctx, space byte, key []byte, gen uint64, batch int, fn func(subs, vals []string) (bool, error)) error {
+	var from []byte
+	for {
+		subs := make([]string, 0, batch)
+		vals := make([]string, 0, batch)
+		err := c.Tx.Ascend(space, key, gen, from, nil, func(sub, val string) bool {
+			subs = append(subs, strings.Clone(sub))
+			vals = append(vals, strings.Clone(val))
+			return len(subs) < batch
+		})
+		if err != nil {
+			return err
+		}
+		if more, err := fn(subs, vals); err != nil || !more {
+			return err
+		}
+		if len(subs) < batch {
+			return nil
+		}
+		from = append([]byte(subs[len(subs)-1]), 0)
+	}
+}
+
 // delMembers serves HDEL and SREM: it removes members from key's hash or
 // set (typ) and replies how many were there, saving the record only when
 // something went (an emptied one is deleted by the store).

@@ -252,28 +252,17 @@ func copyValue(c *Ctx, src []byte, r store.Record, dst []byte) error {
 // iteration cannot write, and a whole collection need not be in memory.
 const copyBatch = 1024
 
+// copyElems copies every element of one space of src's generation srcGen
+// to dst's generation dstGen.
 func copyElems(c *Ctx, space byte, src []byte, srcGen uint64, dst []byte, dstGen uint64) error {
-	var from []byte
-	for {
-		var subs, vals []string
-		err := c.Tx.Ascend(space, src, srcGen, from, nil, func(sub, val string) bool {
-			subs = append(subs, sub)
-			vals = append(vals, val)
-			return len(subs) < copyBatch
-		})
-		if err != nil {
-			return err
-		}
+	return ascendBatches(c, space, src, srcGen, copyBatch, func(subs, vals []string) (bool, error) {
 		for i, sub := range subs {
 			if _, err := c.Tx.PutElem(space, dst, dstGen, []byte(sub), vals[i]); err != nil {
-				return err
+				return false, err
 			}
 		}
-		if len(subs) < copyBatch {
-			return nil
-		}
-		from = append([]byte(subs[len(subs)-1]), 0)
-	}
+		return true, nil
+	})
 }
 
 // cmdCopy is Redis's copyCommand as a cluster node runs it: only database

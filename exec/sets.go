@@ -115,27 +115,14 @@ const memberBatch = 256
 // eachMember calls fn for every member of the set generation gen of key,
 // in hash order, until fn returns false. fn may use the store.
 func eachMember(c *Ctx, key []byte, gen uint64, fn func(m string) (bool, error)) error {
-	var from []byte
-	for {
-		subs := make([]string, 0, memberBatch)
-		err := c.Tx.Ascend(store.SpaceElem, key, gen, from, nil, func(sub, _ string) bool {
-			subs = append(subs, strings.Clone(sub))
-			return len(subs) < memberBatch
-		})
-		if err != nil {
-			return err
-		}
+	return ascendBatches(c, store.SpaceElem, key, gen, memberBatch, func(subs, _ []string) (bool, error) {
 		for _, sub := range subs {
-			more, err := fn(subMember(sub))
-			if err != nil || !more {
-				return err
+			if more, err := fn(subMember(sub)); err != nil || !more {
+				return false, err
 			}
 		}
-		if len(subs) < memberBatch {
-			return nil
-		}
-		from = append([]byte(subs[len(subs)-1]), 0)
-	}
+		return true, nil
+	})
 }
 
 // allMembers reads a whole set: only for replies that return most of it.
