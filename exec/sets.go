@@ -125,7 +125,8 @@ func eachMember(c *Ctx, key []byte, gen uint64, fn func(m string) (bool, error))
 	})
 }
 
-// allMembers reads a whole set: only for replies that return most of it.
+// allMembers reads the members of a whole set (or sorted set, for SORT) in
+// hash order: only for replies that return most of it.
 func allMembers(c *Ctx, key []byte, r *store.Record) ([]string, error) {
 	out := make([]string, 0, r.Count)
 	err := c.Tx.Ascend(store.SpaceElem, key, r.Gen, nil, nil, func(sub, _ string) bool {

@@ -345,18 +345,16 @@ func sortLoadRange(c *Ctx, key []byte, r *store.Record, start, end int64, desc b
 // sortLoadAll loads every element of a list (in order), set or sorted set
 // (in member hash order: they are sorted next).
 func sortLoadAll(c *Ctx, key []byte, r *store.Record) ([]sortItem, error) {
-	items := make([]sortItem, 0, r.Count)
+	var elems []string
 	var err error
 	if r.Type == store.TypeList {
-		err = c.Tx.Ascend(store.SpaceElem, key, r.Gen, listSub(r.Head), listSub(r.Tail), func(_, val string) bool {
-			items = append(items, sortItem{elem: strings.Clone(val)})
-			return true
-		})
+		elems, err = listValues(c, key, r, 0, r.Count)
 	} else {
-		err = c.Tx.Ascend(store.SpaceElem, key, r.Gen, nil, nil, func(sub, _ string) bool {
-			items = append(items, sortItem{elem: strings.Clone(subMember(sub))})
-			return true
-		})
+		elems, err = allMembers(c, key, r)
+	}
+	items := make([]sortItem, 0, len(elems))
+	for _, e := range elems {
+		items = append(items, sortItem{elem: e})
 	}
 	return items, err
 }
