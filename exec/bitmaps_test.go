@@ -13,43 +13,18 @@ import (
 	"time"
 
 	"github.com/shardis/shardis/internal/redistest"
-	"github.com/shardis/shardis/store"
 )
-
-const bmWrongType = "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n"
-
-// bmPut stores a string straight into the store, so these tests need no
-// other command.
-func bmPut(s *testStore, key, val string, exp int64) {
-	s.t.Helper()
-	err := s.m.Update(s.now, func(t *store.Txn) error { return t.PutString([]byte(key), exp, val) })
-	if err != nil {
-		s.t.Fatal(err)
-	}
-}
-
-// bmRecord reads key's record straight from the store.
-func bmRecord(s *testStore, key string) (store.Record, bool) {
-	s.t.Helper()
-	var r store.Record
-	var ok bool
-	if err := s.m.View(s.now, func(t *store.Txn) error { r, ok = t.Get([]byte(key)); return nil }); err != nil {
-		s.t.Fatal(err)
-	}
-	return r, ok
-}
 
 // bmExpectVal checks the string key holds (ok false: missing).
 func bmExpectVal(s *testStore, key, want string, wantOK bool) {
 	s.t.Helper()
-	r, ok := bmRecord(s, key)
+	r, ok := s.record(key)
 	if ok != wantOK || r.Val != want {
 		s.t.Errorf("%q holds %q (exists %v), want %q (exists %v)", key, r.Val, ok, want, wantOK)
 	}
 }
 
-func bmInt(n int64) string   { return ":" + strconv.FormatInt(n, 10) + "\r\n" }
-func bmBulk(v string) string { return fmt.Sprintf("$%d\r\n%s\r\n", len(v), v) }
+func bmInt(n int64) string { return ":" + strconv.FormatInt(n, 10) + "\r\n" }
 
 // bmInts is an array of integer replies.
 func bmInts(ns ...int64) string {
@@ -97,22 +72,22 @@ func TestBitmapsSetGetBit(t *testing.T) {
 
 	// Arguments are checked before the type.
 	s.expect(":1\r\n", "sadd", "set", "m")
-	s.expect(bmWrongType, "setbit", "set", "0", "1")
+	s.expect(replyWrongType, "setbit", "set", "0", "1")
 	s.expect("-ERR bit is not an integer or out of range\r\n", "setbit", "set", "0", "2")
-	s.expect(bmWrongType, "getbit", "set", "0")
+	s.expect(replyWrongType, "getbit", "set", "0")
 
 	// The expiry stays.
-	bmPut(s, "ttl", "a", s.now+10_000)
+	s.putString("ttl", "a", s.now+10_000)
 	s.expect(":0\r\n", "setbit", "ttl", "15", "1")
-	if r, _ := bmRecord(s, "ttl"); r.Exp != s.now+10_000 || r.Val != "a\x01" {
+	if r, _ := s.record("ttl"); r.Exp != s.now+10_000 || r.Val != "a\x01" {
 		t.Errorf("after SETBIT: %q exp %d", r.Val, r.Exp)
 	}
 }
 
 func TestBitmapsBitCount(t *testing.T) {
 	s := newTestStore(t)
-	bmPut(s, "k", "foobar", 0)
-	bmPut(s, "e", "", 0)
+	s.putString("k", "foobar", 0)
+	s.putString("e", "", 0)
 	s.expect(":1\r\n", "sadd", "set", "m")
 	for _, tc := range []struct {
 		want string
@@ -141,7 +116,7 @@ func TestBitmapsBitCount(t *testing.T) {
 		{"-ERR syntax error\r\n", []string{"k", "0", "1", "bit", "x"}},
 		{"-ERR value is not an integer or out of range\r\n", []string{"k", "a", "1"}},
 		{"-ERR value is not an integer or out of range\r\n", []string{"k", "1", "a"}},
-		{bmWrongType, []string{"set"}},
+		{replyWrongType, []string{"set"}},
 	} {
 		s.expect(tc.want, append([]string{"bitcount"}, tc.args...)...)
 	}
@@ -149,10 +124,10 @@ func TestBitmapsBitCount(t *testing.T) {
 
 func TestBitmapsBitPos(t *testing.T) {
 	s := newTestStore(t)
-	bmPut(s, "ff", "\xff\xff\xff", 0)
-	bmPut(s, "z", "\x00\x00\x00", 0)
-	bmPut(s, "x", "\x00\xff\xf0", 0)
-	bmPut(s, "e", "", 0)
+	s.putString("ff", "\xff\xff\xff", 0)
+	s.putString("z", "\x00\x00\x00", 0)
+	s.putString("x", "\x00\xff\xf0", 0)
+	s.putString("e", "", 0)
 	s.expect(":1\r\n", "sadd", "set", "m")
 	for _, tc := range []struct {
 		want string
@@ -186,7 +161,7 @@ func TestBitmapsBitPos(t *testing.T) {
 		{"-ERR syntax error\r\n", []string{"x", "1", "1", "2", "3", "4"}},
 		{"-ERR value is not an integer or out of range\r\n", []string{"x", "0", "a"}},
 		{"-ERR value is not an integer or out of range\r\n", []string{"x", "0", "8", "bit"}},
-		{bmWrongType, []string{"set", "1"}},
+		{replyWrongType, []string{"set", "1"}},
 	} {
 		s.expect(tc.want, append([]string{"bitpos"}, tc.args...)...)
 	}
@@ -194,8 +169,8 @@ func TestBitmapsBitPos(t *testing.T) {
 
 func TestBitmapsBitOp(t *testing.T) {
 	s := newTestStore(t)
-	bmPut(s, "a", "\xf0\x0f\xff", 0)
-	bmPut(s, "b", "\x3c", 0)
+	s.putString("a", "\xf0\x0f\xff", 0)
+	s.putString("b", "\x3c", 0)
 	s.expect(":3\r\n", "bitop", "and", "d", "a", "b")
 	bmExpectVal(s, "d", "\x30\x00\x00", true)
 	s.expect(":3\r\n", "bitop", "OR", "d", "a", "b", "missing")
@@ -214,21 +189,21 @@ func TestBitmapsBitOp(t *testing.T) {
 	bmExpectVal(s, "d", "", false)
 	s.expect(":1\r\n", "sadd", "set", "m")
 	s.expect(":0\r\n", "bitop", "not", "set", "missing")
-	if _, ok := bmRecord(s, "set"); ok {
+	if _, ok := s.record("set"); ok {
 		t.Error("BITOP with an empty result kept the destination")
 	}
 	// A result replaces a destination of any type, and drops its expiry.
 	s.expect(":1\r\n", "sadd", "set", "m")
 	s.expect(":1\r\n", "bitop", "or", "set", "b")
 	bmExpectVal(s, "set", "\x3c", true)
-	bmPut(s, "ttl", "x", s.now+5000)
+	s.putString("ttl", "x", s.now+5000)
 	s.expect(":1\r\n", "bitop", "not", "ttl", "b")
-	if r, _ := bmRecord(s, "ttl"); r.Exp != 0 || r.Val != "\xc3" {
+	if r, _ := s.record("ttl"); r.Exp != 0 || r.Val != "\xc3" {
 		t.Errorf("BITOP destination: %q exp %d", r.Val, r.Exp)
 	}
 
 	s.expect(":1\r\n", "sadd", "set2", "m")
-	s.expect(bmWrongType, "bitop", "or", "d", "b", "set2")
+	s.expect(replyWrongType, "bitop", "or", "d", "b", "set2")
 	s.expect("-ERR syntax error\r\n", "bitop", "nand", "d", "a")
 	s.expect("-ERR BITOP NOT must be called with a single source key.\r\n", "bitop", "not", "d", "a", "b")
 	s.expect("-ERR wrong number of arguments for 'bitop' command\r\n", "bitop", "and", "d")
@@ -279,22 +254,22 @@ func TestBitmapsBitField(t *testing.T) {
 	bmExpectVal(s, "new2", "", false)
 
 	s.expect(":1\r\n", "sadd", "set", "m")
-	s.expect(bmWrongType, "bitfield", "set", "get", "u8", "0")
-	s.expect(bmWrongType, "bitfield", "set", "set", "u8", "0", "1")
-	s.expect(bmWrongType, "bitfield_ro", "set", "get", "u8", "0")
+	s.expect(replyWrongType, "bitfield", "set", "get", "u8", "0")
+	s.expect(replyWrongType, "bitfield", "set", "set", "u8", "0", "1")
+	s.expect(replyWrongType, "bitfield_ro", "set", "get", "u8", "0")
 	s.expect("-ERR BITFIELD_RO only supports the GET subcommand\r\n", "bitfield_ro", "set", "incrby", "u8", "0", "1")
 
-	bmPut(s, "ttl", "", s.now+5000)
+	s.putString("ttl", "", s.now+5000)
 	s.expect(bmInts(0), "bitfield", "ttl", "set", "i5", "3", "-1")
-	if r, _ := bmRecord(s, "ttl"); r.Exp != s.now+5000 || r.Val != "\x1f" {
+	if r, _ := s.record("ttl"); r.Exp != s.now+5000 || r.Val != "\x1f" {
 		t.Errorf("BITFIELD: %q exp %d", r.Val, r.Exp)
 	}
 }
 
 func TestBitmapsLCS(t *testing.T) {
 	s := newTestStore(t)
-	bmPut(s, "a", "ohmytext", 0)
-	bmPut(s, "b", "mynewtext", 0)
+	s.putString("a", "ohmytext", 0)
+	s.putString("b", "mynewtext", 0)
 	s.expect(":1\r\n", "sadd", "set", "m")
 	idx := "%2\r\n$7\r\nmatches\r\n*2\r\n" +
 		"*2\r\n*2\r\n:4\r\n:7\r\n*2\r\n:5\r\n:8\r\n" +
@@ -307,14 +282,14 @@ func TestBitmapsLCS(t *testing.T) {
 		want string
 		args []string
 	}{
-		{bmBulk("mytext"), []string{"a", "b"}},
+		{bulk("mytext"), []string{"a", "b"}},
 		{":6\r\n", []string{"a", "b", "LEN"}},
 		{idx, []string{"a", "b", "idx"}},
 		{idx, []string{"a", "b", "idx", "minmatchlen", "-5"}},
 		{idxLen, []string{"a", "b", "idx", "minmatchlen", "3", "withmatchlen"}},
-		{bmBulk(""), []string{"a", "missing"}},
+		{bulk(""), []string{"a", "missing"}},
 		{"%2\r\n$7\r\nmatches\r\n*0\r\n$3\r\nlen\r\n:0\r\n", []string{"missing", "missing", "idx"}},
-		{bmBulk("mytext"), []string{"a", "b", "minmatchlen", "3"}},
+		{bulk("mytext"), []string{"a", "b", "minmatchlen", "3"}},
 		{"-ERR If you want both the length and indexes, please just use IDX.\r\n", []string{"a", "b", "len", "idx"}},
 		{"-ERR syntax error\r\n", []string{"a", "b", "minmatchlen"}},
 		{"-ERR syntax error\r\n", []string{"a", "b", "foo"}},
@@ -325,8 +300,8 @@ func TestBitmapsLCS(t *testing.T) {
 	}
 	// The smallest table past proto-max-bulk-len: 11586*11585*4 bytes
 	// (11585*11585*4 is allowed, as in Redis, but too big to test).
-	bmPut(s, "big1", strings.Repeat("x", 11585), 0)
-	bmPut(s, "big2", strings.Repeat("x", 11584), 0)
+	s.putString("big1", strings.Repeat("x", 11585), 0)
+	s.putString("big2", strings.Repeat("x", 11584), 0)
 	s.expect("-ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len\r\n", "lcs", "big1", "big2", "len")
 }
 
@@ -422,12 +397,12 @@ func bmDiff(t *testing.T, rc *bmRedis, cmds [][]string) {
 		var got string
 		switch strings.ToLower(cmd[0]) {
 		case "set":
-			bmPut(s, cmd[1], cmd[2], 0)
+			s.putString(cmd[1], cmd[2], 0)
 			got = "+OK\r\n"
 		case "get":
 			got = "_\r\n"
-			if r, ok := bmRecord(s, cmd[1]); ok {
-				got = bmBulk(r.Val)
+			if r, ok := s.record(cmd[1]); ok {
+				got = bulk(r.Val)
 			}
 		default:
 			got = s.do(cmd...)

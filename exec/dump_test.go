@@ -16,19 +16,6 @@ import (
 	"github.com/shardis/shardis/store"
 )
 
-// dumpRecord reads key's live record straight from the store.
-func (s *testStore) dumpRecord(key string) (store.Record, bool) {
-	var r store.Record
-	var ok bool
-	if err := s.m.View(s.now, func(t *store.Txn) error {
-		r, ok = t.Get([]byte(key))
-		return nil
-	}); err != nil {
-		s.t.Fatal(err)
-	}
-	return r, ok
-}
-
 // dumpOf runs DUMP and returns the payload (nil for a null reply).
 func (s *testStore) dumpOf(key string) []byte {
 	s.t.Helper()
@@ -81,8 +68,6 @@ func mustDecode(t *testing.T, p []byte) rdb.Value {
 	return v
 }
 
-func dumpBulk(p []byte) string { return fmt.Sprintf("$%d\r\n%s\r\n", len(p), p) }
-
 var (
 	strPayload  = rdb.EncodeDump(rdb.Value{Kind: rdb.KindString, Str: []byte("hello")})
 	listPayload = rdb.EncodeDump(rdb.Value{Kind: rdb.KindList, Elems: [][]byte{[]byte("a"), []byte("b")}})
@@ -94,7 +79,7 @@ func TestDumpRestoreBasics(t *testing.T) {
 	bad[1] ^= 1
 	s.expect("_\r\n", "DUMP", "missing")
 	s.expect("+OK\r\n", "RESTORE", "k", "0", string(strPayload))
-	s.expect(dumpBulk(strPayload), "DUMP", "k")
+	s.expect(bulk(string(strPayload)), "DUMP", "k")
 	for _, tc := range []struct {
 		want string
 		args []string
@@ -122,8 +107,8 @@ func TestDumpRestoreBasics(t *testing.T) {
 	} {
 		s.expect(tc.want, append([]string{"RESTORE"}, tc.args...)...)
 	}
-	s.expect(dumpBulk(listPayload), "DUMP", "k")
-	if r, _ := s.dumpRecord("k"); r.Type != store.TypeList || r.Count != 2 || r.Enc != encQuicklist {
+	s.expect(bulk(string(listPayload)), "DUMP", "k")
+	if r, _ := s.record("k"); r.Type != store.TypeList || r.Count != 2 || r.Enc != encQuicklist {
 		t.Errorf("replaced record %+v", r)
 	}
 }
@@ -145,14 +130,14 @@ func TestRestoreTTL(t *testing.T) {
 		{[]string{"f", "9223372036854775807", p}, false, 0},
 	} {
 		s.expect("+OK\r\n", append([]string{"RESTORE"}, tc.args...)...)
-		r, ok := s.dumpRecord(tc.args[0])
+		r, ok := s.record(tc.args[0])
 		if ok != tc.exists || ok && r.Exp != tc.exp {
 			t.Errorf("%v: exists %v exp %d, want %v %d", tc.args[:2], ok, r.Exp, tc.exists, tc.exp)
 		}
 	}
 	// A TTL in the past with REPLACE deletes the key that was there.
 	s.expect("+OK\r\n", "RESTORE", "a", "1", string(listPayload), "ABSTTL", "REPLACE")
-	if _, ok := s.dumpRecord("a"); ok {
+	if _, ok := s.record("a"); ok {
 		t.Error("expired RESTORE REPLACE left the old key")
 	}
 }
@@ -210,7 +195,7 @@ func TestRestoreEncodings(t *testing.T) {
 	} {
 		p := rdb.EncodeDump(tc.v)
 		s.expect("+OK\r\n", "RESTORE", "k", "0", string(p), "REPLACE")
-		r, ok := s.dumpRecord("k")
+		r, ok := s.record("k")
 		if !ok || r.Enc != tc.want || r.Count != int64(len(tc.v.Elems)+len(tc.v.Fields)+len(tc.v.ZSet)) {
 			t.Errorf("%s: record %+v, want encoding %q", tc.name, r, tc.want)
 			continue
@@ -226,7 +211,7 @@ func TestRestoreZSetLayout(t *testing.T) {
 	s := newTestStore(t)
 	v := rdb.Value{Kind: rdb.KindZSet, ZSet: []rdb.ZMember{{Member: []byte("b"), Score: 2}, {Member: []byte("a"), Score: -1.5}}}
 	s.expect("+OK\r\n", "RESTORE", "z", "0", string(rdb.EncodeDump(v)))
-	r, _ := s.dumpRecord("z")
+	r, _ := s.record("z")
 	var byScore, byMember []string
 	err := s.m.View(s.now, func(tx *store.Txn) error {
 		if err := tx.Ascend(store.SpaceScore, []byte("z"), r.Gen, nil, nil, func(sub, _ string) bool {
@@ -313,7 +298,7 @@ func TestDumpRestoreRedis(t *testing.T) {
 			}
 			theirs := []byte(rc.Dump(ctx, "k").Val())
 			s.expect("+OK\r\n", "RESTORE", "k", "0", string(theirs), "REPLACE")
-			r, _ := s.dumpRecord("k")
+			r, _ := s.record("k")
 			if r.Type != store.TypeString {
 				enc := rc.ObjectEncoding(ctx, "k").Val()
 				if got := encodingName(r.Enc); got != enc {
@@ -385,7 +370,7 @@ func TestRestoreRepliesMatchRedis(t *testing.T) {
 		}
 		s.expect(want, args...)
 		redisHas := rc.Exists(ctx, "k").Val() == 1
-		if _, ours := s.dumpRecord("k"); ours != redisHas {
+		if _, ours := s.record("k"); ours != redisHas {
 			t.Errorf("after %q: key exists here %v, in Redis %v", st[:2], ours, redisHas)
 		}
 	}

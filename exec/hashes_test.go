@@ -10,15 +10,6 @@ import (
 	"github.com/shardis/shardis/store"
 )
 
-const (
-	hashWrongType = "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n"
-	hashNotInt    = "-ERR value is not an integer or out of range\r\n"
-	hashSyntax    = "-ERR syntax error\r\n"
-)
-
-// hashBulk is the RESP bulk string of s.
-func hashBulk(s string) string { return fmt.Sprintf("$%d\r\n%s\r\n", len(s), s) }
-
 // hashOrdered sorts fields as a hash returns them (by member sub-key),
 // so expectations do not depend on an order Redis leaves unspecified.
 func hashOrdered(fields ...string) []string {
@@ -27,36 +18,12 @@ func hashOrdered(fields ...string) []string {
 	return out
 }
 
-// hashRecord reads key's record straight from the store.
-func hashRecord(s *testStore, key string) (store.Record, bool) {
-	var r store.Record
-	var ok bool
-	_ = s.m.View(s.now, func(t *store.Txn) error {
-		r, ok = t.Get([]byte(key))
-		return nil
-	})
-	return r, ok
-}
-
 func hashEncName(s *testStore, key string) string {
-	r, ok := hashRecord(s, key)
+	r, ok := s.record(key)
 	if !ok {
 		return "missing"
 	}
 	return encodingName(r.Enc)
-}
-
-// hashSetup writes a record directly, for keys of other types and TTLs
-// without depending on other commands.
-func hashSetup(s *testStore, fn func(t *store.Txn) error) {
-	s.t.Helper()
-	if err := s.m.Update(s.now, fn); err != nil {
-		s.t.Fatal(err)
-	}
-}
-
-func hashPutString(s *testStore, key, val string) {
-	hashSetup(s, func(t *store.Txn) error { return t.PutString([]byte(key), 0, val) })
 }
 
 type hashStep struct {
@@ -75,7 +42,7 @@ func hs(want string, args ...string) hashStep { return hashStep{want, args} }
 
 func TestHashPointCommands(t *testing.T) {
 	s := newTestStore(t)
-	hashPutString(s, "str", "x")
+	s.putString("str", "x", 0)
 	hashRun(t, s, []hashStep{
 		hs(":2\r\n", "HSET", "h", "a", "1", "b", "2"),
 		hs(":0\r\n", "HSET", "h", "a", "10"),
@@ -120,7 +87,7 @@ func TestHashPointCommands(t *testing.T) {
 		hs("$0\r\n\r\n", "HGET", "bin", ""),
 		hs(":1\r\n", "HEXISTS", "bin", ""),
 	})
-	if _, ok := hashRecord(s, "h"); ok {
+	if _, ok := s.record("h"); ok {
 		t.Error("a hash emptied by HDEL must be deleted")
 	}
 	for _, args := range [][]string{
@@ -131,7 +98,7 @@ func TestHashPointCommands(t *testing.T) {
 		{"HRANDFIELD", "str"}, {"HRANDFIELD", "str", "0"}, {"HSCAN", "str", "0"},
 		{"HSCAN", "str", "0", "bogus"},
 	} {
-		s.expect(hashWrongType, args...)
+		s.expect(replyWrongType, args...)
 	}
 }
 
@@ -142,9 +109,9 @@ func TestHashWholeReads(t *testing.T) {
 	fields := hashOrdered("one", "two", "three")
 	var keys, values, all string
 	for _, f := range fields {
-		keys += hashBulk(f)
-		values += hashBulk(vals[f])
-		all += hashBulk(f) + hashBulk(vals[f])
+		keys += bulk(f)
+		values += bulk(vals[f])
+		all += bulk(f) + bulk(vals[f])
 	}
 	hashRun(t, s, []hashStep{
 		hs("*3\r\n"+keys, "HKEYS", "h"),
@@ -162,10 +129,10 @@ func TestHashIncr(t *testing.T) {
 		hs(":5\r\n", "HINCRBY", "h", "n", "5"),
 		hs(":-5\r\n", "HINCRBY", "h", "n", "-10"),
 		hs("$2\r\n-5\r\n", "HGET", "h", "n"),
-		hs(hashNotInt, "HINCRBY", "h", "n", "x"),
-		hs(hashNotInt, "HINCRBY", "h", "n", " 1"),
-		hs(hashNotInt, "HINCRBY", "h", "n", "01"),
-		hs(hashNotInt, "HINCRBY", "h", "n", "9223372036854775808"),
+		hs(replyNotInt, "HINCRBY", "h", "n", "x"),
+		hs(replyNotInt, "HINCRBY", "h", "n", " 1"),
+		hs(replyNotInt, "HINCRBY", "h", "n", "01"),
+		hs(replyNotInt, "HINCRBY", "h", "n", "9223372036854775808"),
 		hs(":4\r\n", "HSET", "h", "s", "abc", "max", "9223372036854775807", "min", "-9223372036854775808", "lz", "012"),
 		hs("-ERR hash value is not an integer\r\n", "HINCRBY", "h", "s", "1"),
 		hs("-ERR hash value is not an integer\r\n", "HINCRBY", "h", "lz", "1"),
@@ -268,14 +235,14 @@ func TestHashExpiry(t *testing.T) {
 	s := newTestStore(t)
 	s.expect(":2\r\n", "HSET", "h", "a", "1", "b", "2")
 	exp := s.now + 1000
-	hashSetup(s, func(tx *store.Txn) error {
+	s.update(func(tx *store.Txn) error {
 		r, _ := tx.Get([]byte("h"))
 		r.Exp = exp
 		return tx.Put([]byte("h"), &r)
 	})
 	s.expect(":1\r\n", "HSET", "h", "c", "3")
 	s.expect(":1\r\n", "HDEL", "h", "a")
-	if r, _ := hashRecord(s, "h"); r.Exp != exp {
+	if r, _ := s.record("h"); r.Exp != exp {
 		t.Errorf("expiry after writes: %d, want %d", r.Exp, exp)
 	}
 	s.now = exp
@@ -284,7 +251,7 @@ func TestHashExpiry(t *testing.T) {
 	// A write after expiry starts an empty hash without the TTL.
 	s.expect(":1\r\n", "HSET", "h", "z", "1")
 	s.expect("%1\r\n$1\r\nz\r\n$1\r\n1\r\n", "HGETALL", "h")
-	if r, _ := hashRecord(s, "h"); r.Exp != 0 {
+	if r, _ := s.record("h"); r.Exp != 0 {
 		t.Errorf("new hash has expiry %d", r.Exp)
 	}
 }
@@ -309,19 +276,19 @@ func TestHashRandFieldErrors(t *testing.T) {
 		hs("*0\r\n", "HRANDFIELD", "nope", "0"),
 		hs("*0\r\n", "HRANDFIELD", "h", "0"),
 		hs("*0\r\n", "HRANDFIELD", "h", "0", "withvalues"),
-		hs(hashNotInt, "HRANDFIELD", "h", "x"),
-		hs(hashNotInt, "HRANDFIELD", "h", "x", "foo"),
-		hs(hashNotInt, "HRANDFIELD", "h", "9223372036854775808"),
+		hs(replyNotInt, "HRANDFIELD", "h", "x"),
+		hs(replyNotInt, "HRANDFIELD", "h", "x", "foo"),
+		hs(replyNotInt, "HRANDFIELD", "h", "9223372036854775808"),
 		hs("-ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807\r\n",
 			"HRANDFIELD", "h", "-9223372036854775808"),
 		hs("-ERR value is out of range\r\n", "HRANDFIELD", "h", "9223372036854775807", "withvalues"),
 		hs("-ERR value is out of range\r\n", "HRANDFIELD", "h", "4611686018427387904", "withvalues"),
 		hs("-ERR value is out of range\r\n", "HRANDFIELD", "h", "-4611686018427387904", "withvalues"),
-		hs(hashSyntax, "HRANDFIELD", "h", "1", "withvalue"),
-		hs(hashSyntax, "HRANDFIELD", "nope", "1", "withvalue"),
-		hs(hashSyntax, "HRANDFIELD", "h", "5", "withvalues", "extra"),
+		hs(replySyntax, "HRANDFIELD", "h", "1", "withvalue"),
+		hs(replySyntax, "HRANDFIELD", "nope", "1", "withvalue"),
+		hs(replySyntax, "HRANDFIELD", "h", "5", "withvalues", "extra"),
 	})
-	a, b := hashBulk("a")+hashBulk("1"), hashBulk("b")+hashBulk("2")
+	a, b := bulk("a")+bulk("1"), bulk("b")+bulk("2")
 	withValues := map[string]bool{"*2\r\n*2\r\n" + a + "*2\r\n" + b: true, "*2\r\n*2\r\n" + b + "*2\r\n" + a: true}
 	fieldsOnly := map[string]bool{"*2\r\n$1\r\na\r\n$1\r\nb\r\n": true, "*2\r\n$1\r\nb\r\n$1\r\na\r\n": true}
 	for _, tc := range []struct {
@@ -461,7 +428,7 @@ func TestHashScan(t *testing.T) {
 	fields := hashOrdered("a", "b")
 	whole := "*2\r\n$1\r\n0\r\n*4\r\n"
 	for _, f := range fields {
-		whole += hashBulk(f) + hashBulk(map[string]string{"a": "1", "b": "2"}[f])
+		whole += bulk(f) + bulk(map[string]string{"a": "1", "b": "2"}[f])
 	}
 	hashRun(t, s, []hashStep{
 		hs(whole, "HSCAN", "h", "0"),
@@ -472,11 +439,11 @@ func TestHashScan(t *testing.T) {
 		// Options are checked only once the key is found.
 		hs("*2\r\n$1\r\n0\r\n*0\r\n", "HSCAN", "nope", "0", "bogus"),
 		hs("-ERR invalid cursor\r\n", "HSCAN", "nope", "x"),
-		hs(hashSyntax, "HSCAN", "h", "0", "COUNT", "0"),
-		hs(hashSyntax, "HSCAN", "h", "0", "NOVALUES"),
-		hs(hashSyntax, "HSCAN", "h", "0", "TYPE", "hash"),
-		hs(hashSyntax, "HSCAN", "h", "0", "MATCH"),
-		hs(hashNotInt, "HSCAN", "h", "0", "COUNT", "x"),
+		hs(replySyntax, "HSCAN", "h", "0", "COUNT", "0"),
+		hs(replySyntax, "HSCAN", "h", "0", "NOVALUES"),
+		hs(replySyntax, "HSCAN", "h", "0", "TYPE", "hash"),
+		hs(replySyntax, "HSCAN", "h", "0", "MATCH"),
+		hs(replyNotInt, "HSCAN", "h", "0", "COUNT", "x"),
 	})
 
 	want := map[string]string{}
@@ -523,10 +490,10 @@ func TestHashLarge(t *testing.T) {
 		t.Fatalf("storage keys %d, want %d fields + 1 record", got, n+1)
 	}
 	for i := 0; i < n; i += 97 {
-		s.expect(hashBulk(fmt.Sprint("v", i)), "HGET", "big", fmt.Sprint("f", i))
+		s.expect(bulk(fmt.Sprint("v", i)), "HGET", "big", fmt.Sprint("f", i))
 	}
 	s.expect(":0\r\n", "HSET", "big", "f7", "changed")
-	s.expect(hashBulk("changed"), "HGET", "big", "f7")
+	s.expect(bulk("changed"), "HGET", "big", "f7")
 	if got := s.m.StorageKeys(); got != n+1 {
 		t.Errorf("after overwrite: %d storage keys, want %d", got, n+1)
 	}
@@ -536,7 +503,7 @@ func TestHashLarge(t *testing.T) {
 		t.Errorf("after HDEL: %d storage keys, want %d", got, n)
 	}
 
-	hashSetup(s, func(tx *store.Txn) error {
+	s.update(func(tx *store.Txn) error {
 		if !tx.Delete([]byte("big")) {
 			t.Error("Delete found no key")
 		}
@@ -552,7 +519,7 @@ func TestHashLarge(t *testing.T) {
 	s.expect(":1\r\n", "HSET", "big", "f1", "new")
 	s.expect("%1\r\n$2\r\nf1\r\n$3\r\nnew\r\n", "HGETALL", "big")
 	s.expect(":1\r\n", "HSETNX", "big", "f2", "x")
-	hashSetup(s, func(tx *store.Txn) error {
+	s.update(func(tx *store.Txn) error {
 		_, err := tx.Sweep(10 * n)
 		return err
 	})

@@ -1,6 +1,7 @@
 package exec
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -60,3 +61,40 @@ func (s *testStore) expect(want string, args ...string) {
 		s.t.Errorf("%s:\n got %q\nwant %q", strings.Join(args, " "), got, want)
 	}
 }
+
+// record reads key's record straight from the store.
+func (s *testStore) record(key string) (store.Record, bool) {
+	s.t.Helper()
+	var r store.Record
+	var ok bool
+	if err := s.m.View(s.now, func(t *store.Txn) error { r, ok = t.Get([]byte(key)); return nil }); err != nil {
+		s.t.Fatal(err)
+	}
+	return r, ok
+}
+
+// update runs fn in one write transaction, to set keys up straight in the
+// store without depending on the commands under test.
+func (s *testStore) update(fn func(t *store.Txn) error) {
+	s.t.Helper()
+	if err := s.m.Update(s.now, fn); err != nil {
+		s.t.Fatal(err)
+	}
+}
+
+// putString stores a string key straight into the store, with the expiry
+// exp (unix ms, 0 for none).
+func (s *testStore) putString(key, val string, exp int64) {
+	s.t.Helper()
+	s.update(func(t *store.Txn) error { return t.PutString([]byte(key), exp, val) })
+}
+
+// Raw RESP3 replies that the tests of every type expect.
+const (
+	replyWrongType = "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n"
+	replyNotInt    = "-ERR value is not an integer or out of range\r\n"
+	replySyntax    = "-ERR syntax error\r\n"
+)
+
+// bulk is the RESP bulk string of s.
+func bulk(s string) string { return fmt.Sprintf("$%d\r\n%s\r\n", len(s), s) }

@@ -66,10 +66,10 @@ func TestHLLAddCount(t *testing.T) {
 	bmExpectVal(s, "m2", hllEmpty, true)
 
 	// The expiry of an existing key stays.
-	bmPut(s, "ttl", hllEmpty, s.now+5000)
+	s.putString("ttl", hllEmpty, s.now+5000)
 	s.expect(":1\r\n", "pfadd", "ttl", "x")
 	s.expect("+OK\r\n", "pfmerge", "ttl", "h")
-	if r, _ := bmRecord(s, "ttl"); r.Exp != s.now+5000 {
+	if r, _ := s.record("ttl"); r.Exp != s.now+5000 {
 		t.Errorf("expiry %d after PFADD and PFMERGE", r.Exp)
 	}
 	s.expect(":5\r\n", "pfcount", "ttl")
@@ -78,23 +78,23 @@ func TestHLLAddCount(t *testing.T) {
 func TestHLLInvalid(t *testing.T) {
 	s := newTestStore(t)
 	s.expect(":1\r\n", "sadd", "set", "m")
-	bmPut(s, "str", "hello", 0)
-	bmPut(s, "short", "HYLL\x01\x00\x00\x00", 0)
-	bmPut(s, "enc2", "HYLL\x02\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x80\x7f\xff", 0)
-	bmPut(s, "dense", "HYLL\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x80\x7f\xff", 0)
+	s.putString("str", "hello", 0)
+	s.putString("short", "HYLL\x01\x00\x00\x00", 0)
+	s.putString("enc2", "HYLL\x02\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x80\x7f\xff", 0)
+	s.putString("dense", "HYLL\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x80\x7f\xff", 0)
 	// Sparse opcodes for 16383 registers, not 16384.
 	bad := "HYLL\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x80\x7f\xfe"
-	bmPut(s, "bad", bad, 0)
+	s.putString("bad", bad, 0)
 	// A valid cached cardinality is answered as it is.
-	bmPut(s, "cached", "HYLL\x01\x00\x00\x00\x2a\x00\x00\x00\x00\x00\x00\x00\x7f\xfe", 0)
+	s.putString("cached", "HYLL\x01\x00\x00\x00\x2a\x00\x00\x00\x00\x00\x00\x00\x7f\xfe", 0)
 	for _, tc := range []struct {
 		want string
 		args []string
 	}{
-		{bmWrongType, []string{"pfadd", "set", "a"}},
-		{bmWrongType, []string{"pfcount", "set"}},
-		{bmWrongType, []string{"pfcount", "missing", "set"}},
-		{bmWrongType, []string{"pfmerge", "set", "missing"}},
+		{replyWrongType, []string{"pfadd", "set", "a"}},
+		{replyWrongType, []string{"pfcount", "set"}},
+		{replyWrongType, []string{"pfcount", "missing", "set"}},
+		{replyWrongType, []string{"pfmerge", "set", "missing"}},
 		{hllNotHLL, []string{"pfadd", "str", "a"}},
 		{hllNotHLL, []string{"pfcount", "short"}},
 		{hllNotHLL, []string{"pfcount", "enc2"}},
@@ -121,7 +121,7 @@ func TestHLLPromotion(t *testing.T) {
 	prev := 0
 	for i := 0; ; i++ {
 		s.do("pfadd", "h", "e"+strconv.Itoa(i))
-		r, _ := bmRecord(s, "h")
+		r, _ := s.record("h")
 		if r.Val[4] == hllDense {
 			if len(r.Val) != hllDenseSize {
 				t.Fatalf("dense HLL of %d bytes", len(r.Val))
@@ -144,7 +144,7 @@ func TestHLLPromotion(t *testing.T) {
 	// Dense HLLs merge into a dense destination.
 	s.expect(":1\r\n", "pfadd", "small", "x")
 	s.expect("+OK\r\n", "pfmerge", "small", "h")
-	if r, _ := bmRecord(s, "small"); len(r.Val) != hllDenseSize || r.Val[4] != hllDense {
+	if r, _ := s.record("small"); len(r.Val) != hllDenseSize || r.Val[4] != hllDense {
 		t.Errorf("merge with a dense HLL left %d bytes, encoding %d", len(r.Val), r.Val[4])
 	}
 }
@@ -168,10 +168,10 @@ func TestHLLAgainstRedis(t *testing.T) {
 	sameBytes := func(key string, masked bool) {
 		t.Helper()
 		want := rc.do("GET", key)
-		r, ok := bmRecord(s, key)
+		r, ok := s.record(key)
 		got := "_\r\n"
 		if ok {
-			got = bmBulk(r.Val)
+			got = bulk(r.Val)
 		}
 		if masked && len(got) > 30 && len(want) > 30 {
 			n := len(fmt.Sprintf("$%d\r\n", len(r.Val)))

@@ -13,17 +13,11 @@ import (
 )
 
 const (
-	listWrongType = "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n"
-	listNotInt    = "-ERR value is not an integer or out of range\r\n"
-	listSyntax    = "-ERR syntax error\r\n"
 	listNull      = "_\r\n"
 	listNullArray = "*-1\r\n"
 	listEmpty     = "*0\r\n"
 	listOK        = "+OK\r\n"
 )
-
-// lb is the RESP bulk string of s.
-func lb(s string) string { return fmt.Sprintf("$%d\r\n%s\r\n", len(s), s) }
 
 // la is the RESP array of bulk strings items.
 func la(items ...string) string {
@@ -60,28 +54,11 @@ func ls(want string, args ...string) listStep { return listStep{want, args} }
 func listRun(t *testing.T, steps []listStep) *testStore {
 	t.Helper()
 	s := newTestStore(t)
-	listSetup(s, func(tx *store.Txn) error { return tx.PutString([]byte("str"), 0, "v") })
+	s.update(func(tx *store.Txn) error { return tx.PutString([]byte("str"), 0, "v") })
 	for _, st := range steps {
 		s.expect(st.want, st.args...)
 	}
 	return s
-}
-
-func listSetup(s *testStore, fn func(tx *store.Txn) error) {
-	s.t.Helper()
-	if err := s.m.Update(s.now, fn); err != nil {
-		s.t.Fatal(err)
-	}
-}
-
-func listRecord(s *testStore, key string) (store.Record, bool) {
-	var r store.Record
-	var ok bool
-	_ = s.m.View(s.now, func(tx *store.Txn) error {
-		r, ok = tx.Get([]byte(key))
-		return nil
-	})
-	return r, ok
 }
 
 func TestListPushPop(t *testing.T) {
@@ -97,8 +74,8 @@ func TestListPushPop(t *testing.T) {
 		ls(li(7), "LPUSHX", "l", "z1", "z2"),
 		ls(li(8), "RPUSHX", "l", "w"),
 		ls(la("z2", "z1", "y", "x", "a", "b", "c", "w"), "LRANGE", "l", "0", "-1"),
-		ls(lb("z2"), "LPOP", "l"),
-		ls(lb("w"), "RPOP", "l"),
+		ls(bulk("z2"), "LPOP", "l"),
+		ls(bulk("w"), "RPOP", "l"),
 		ls(listEmpty, "LPOP", "l", "0"),
 		ls(listEmpty, "RPOP", "l", "0"),
 		ls(la("z1", "y"), "LPOP", "l", "2"),
@@ -117,13 +94,13 @@ func TestListPushPop(t *testing.T) {
 		ls("-ERR value is out of range, must be positive\r\n", "LPOP", "nokey", "+1"),
 		ls("-ERR wrong number of arguments for 'lpop' command\r\n", "LPOP", "l", "1", "2"),
 		ls("-ERR wrong number of arguments for 'rpop' command\r\n", "RPOP", "l", "1", "2"),
-		ls(listWrongType, "LPUSH", "str", "a"),
-		ls(listWrongType, "RPUSH", "str", "a"),
-		ls(listWrongType, "LPUSHX", "str", "a"),
-		ls(listWrongType, "RPUSHX", "str", "a"),
-		ls(listWrongType, "LPOP", "str"),
-		ls(listWrongType, "RPOP", "str", "0"),
-		ls(listWrongType, "LLEN", "str"),
+		ls(replyWrongType, "LPUSH", "str", "a"),
+		ls(replyWrongType, "RPUSH", "str", "a"),
+		ls(replyWrongType, "LPUSHX", "str", "a"),
+		ls(replyWrongType, "RPUSHX", "str", "a"),
+		ls(replyWrongType, "LPOP", "str"),
+		ls(replyWrongType, "RPOP", "str", "0"),
+		ls(replyWrongType, "LLEN", "str"),
 	})
 	// Popping everything leaves nothing behind but the string.
 	if n := s.m.StorageKeys(); n != 1 {
@@ -136,14 +113,14 @@ func TestListBinary(t *testing.T) {
 	listRun(t, []listStep{
 		ls(li(3), "RPUSH", "b", bin, "", "*1\r\n"),
 		ls(la(bin, "", "*1\r\n"), "LRANGE", "b", "0", "-1"),
-		ls(lb(""), "LINDEX", "b", "1"),
+		ls(bulk(""), "LINDEX", "b", "1"),
 		ls(li(1), "LPOS", "b", ""),
 		ls(li(0), "LPOS", "b", bin),
 		ls(li(4), "LINSERT", "b", "AFTER", "", bin),
 		ls(li(2), "LREM", "b", "0", bin),
 		ls(listOK, "LSET", "b", "0", "\x00"),
 		ls(la("\x00", "*1\r\n"), "LRANGE", "b", "0", "-1"),
-		ls(lb("*1\r\n"), "LMOVE", "b", "\x00key", "RIGHT", "LEFT"),
+		ls(bulk("*1\r\n"), "LMOVE", "b", "\x00key", "RIGHT", "LEFT"),
 		ls(la("*1\r\n"), "LRANGE", "\x00key", "0", "-1"),
 		ls(li(0), "LPOS", "b", "\x00"),
 		ls(listNull, "LPOS", "b", "\x00\x00"),
@@ -163,23 +140,23 @@ func TestListRangeIndex(t *testing.T) {
 		ls(listEmpty, "LRANGE", "l", "5", "10"),
 		ls(listEmpty, "LRANGE", "l", "1", "-10"),
 		ls(listEmpty, "LRANGE", "l", "-1", "-2"),
-		ls(listNotInt, "LRANGE", "l", "a", "0"),
-		ls(listNotInt, "LRANGE", "l", "0", "1.0"),
-		ls(listNotInt, "LRANGE", "nokey", "0", "x"),
-		ls(listNotInt, "LRANGE", "str", "x", "0"),
-		ls(listWrongType, "LRANGE", "str", "0", "-1"),
-		ls(lb("a"), "LINDEX", "l", "0"),
-		ls(lb("e"), "LINDEX", "l", "4"),
-		ls(lb("e"), "LINDEX", "l", "-1"),
-		ls(lb("a"), "LINDEX", "l", "-5"),
+		ls(replyNotInt, "LRANGE", "l", "a", "0"),
+		ls(replyNotInt, "LRANGE", "l", "0", "1.0"),
+		ls(replyNotInt, "LRANGE", "nokey", "0", "x"),
+		ls(replyNotInt, "LRANGE", "str", "x", "0"),
+		ls(replyWrongType, "LRANGE", "str", "0", "-1"),
+		ls(bulk("a"), "LINDEX", "l", "0"),
+		ls(bulk("e"), "LINDEX", "l", "4"),
+		ls(bulk("e"), "LINDEX", "l", "-1"),
+		ls(bulk("a"), "LINDEX", "l", "-5"),
 		ls(listNull, "LINDEX", "l", "-6"),
 		ls(listNull, "LINDEX", "l", "5"),
 		ls(listNull, "LINDEX", "l", "9223372036854775807"),
 		ls(listNull, "LINDEX", "l", "-9223372036854775808"),
-		ls(listNotInt, "LINDEX", "l", "abc"),
+		ls(replyNotInt, "LINDEX", "l", "abc"),
 		// The key is looked up before the index is parsed.
 		ls(listNull, "LINDEX", "nokey", "abc"),
-		ls(listWrongType, "LINDEX", "str", "abc"),
+		ls(replyWrongType, "LINDEX", "str", "abc"),
 	})
 }
 
@@ -187,9 +164,9 @@ func TestListSetInsert(t *testing.T) {
 	listRun(t, []listStep{
 		ls("-ERR no such key\r\n", "LSET", "nokey", "0", "x"),
 		ls("-ERR no such key\r\n", "LSET", "nokey", "abc", "x"),
-		ls(listWrongType, "LSET", "str", "0", "x"),
+		ls(replyWrongType, "LSET", "str", "0", "x"),
 		ls(li(5), "RPUSH", "l", "a", "b", "c", "d", "e"),
-		ls(listNotInt, "LSET", "l", "abc", "x"),
+		ls(replyNotInt, "LSET", "l", "abc", "x"),
 		ls("-ERR index out of range\r\n", "LSET", "l", "5", "x"),
 		ls("-ERR index out of range\r\n", "LSET", "l", "-6", "x"),
 		ls(listOK, "LSET", "l", "-1", "E"),
@@ -198,10 +175,10 @@ func TestListSetInsert(t *testing.T) {
 		ls(la("A", "b", "C", "d", "E"), "LRANGE", "l", "0", "-1"),
 
 		ls(li(0), "LINSERT", "nokey", "BEFORE", "a", "b"),
-		ls(listSyntax, "LINSERT", "nokey", "middle", "a", "b"),
-		ls(listSyntax, "LINSERT", "l", "middle", "a", "b"),
-		ls(listSyntax, "LINSERT", "str", "middle", "a", "b"),
-		ls(listWrongType, "LINSERT", "str", "before", "a", "b"),
+		ls(replySyntax, "LINSERT", "nokey", "middle", "a", "b"),
+		ls(replySyntax, "LINSERT", "l", "middle", "a", "b"),
+		ls(replySyntax, "LINSERT", "str", "middle", "a", "b"),
+		ls(replyWrongType, "LINSERT", "str", "before", "a", "b"),
 		ls(li(-1), "LINSERT", "l", "before", "zz", "b"),
 		ls(li(6), "LINSERT", "l", "before", "A", "0"),
 		ls(li(7), "LINSERT", "l", "After", "E", "9"),
@@ -218,12 +195,12 @@ func TestListSetInsert(t *testing.T) {
 
 func TestListRemTrim(t *testing.T) {
 	s := listRun(t, []listStep{
-		ls(listNotInt, "LREM", "nokey", "abc", "a"),
+		ls(replyNotInt, "LREM", "nokey", "abc", "a"),
 		ls(li(0), "LREM", "nokey", "0", "a"),
-		ls(listWrongType, "LREM", "str", "0", "a"),
-		ls(listNotInt, "LREM", "str", "x", "a"),
+		ls(replyWrongType, "LREM", "str", "0", "a"),
+		ls(replyNotInt, "LREM", "str", "x", "a"),
 		ls(li(9), "RPUSH", "l", "a", "b", "a", "c", "a", "d", "a", "e", "a"),
-		ls(listNotInt, "LREM", "l", "abc", "a"),
+		ls(replyNotInt, "LREM", "l", "abc", "a"),
 		ls(li(0), "LREM", "l", "0", "zz"),
 		ls(li(2), "LREM", "l", "2", "a"),
 		ls(la("b", "c", "a", "d", "a", "e", "a"), "LRANGE", "l", "0", "-1"),
@@ -237,11 +214,11 @@ func TestListRemTrim(t *testing.T) {
 		ls(li(1), "LREM", "m", "-9223372036854775808", "y"),
 		ls(li(0), "LLEN", "m"),
 
-		ls(listNotInt, "LTRIM", "nokey", "a", "b"),
+		ls(replyNotInt, "LTRIM", "nokey", "a", "b"),
 		ls(listOK, "LTRIM", "nokey", "0", "1"),
-		ls(listWrongType, "LTRIM", "str", "0", "1"),
-		ls(listNotInt, "LTRIM", "str", "a", "1"),
-		ls(listNotInt, "LTRIM", "l", "0", "b"),
+		ls(replyWrongType, "LTRIM", "str", "0", "1"),
+		ls(replyNotInt, "LTRIM", "str", "a", "1"),
+		ls(replyNotInt, "LTRIM", "l", "0", "b"),
 		ls(listOK, "LTRIM", "l", "0", "-1"),
 		ls(la("b", "c", "d", "e"), "LRANGE", "l", "0", "-1"),
 		ls(listOK, "LTRIM", "l", "1", "100"),
@@ -258,7 +235,7 @@ func TestListRemTrim(t *testing.T) {
 		ls(listOK, "LTRIM", "l", "1", "1"),
 		ls(la("b"), "LRANGE", "l", "0", "-1"),
 	})
-	if _, ok := listRecord(s, "m"); ok {
+	if _, ok := s.record("m"); ok {
 		t.Error("LREM of every element left the key")
 	}
 }
@@ -269,16 +246,16 @@ func TestListPos(t *testing.T) {
 		ls(listNull, "LPOS", "nokey", "a"),
 		ls(listEmpty, "LPOS", "nokey", "a", "COUNT", "0"),
 		ls("-ERR RANK can't be zero: use 1 to start from the first match, 2 from the second ... or use negative to start from the end of the list\r\n", "LPOS", "nokey", "a", "RANK", "0"),
-		ls(listNotInt, "LPOS", "nokey", "a", "RANK", "abc"),
+		ls(replyNotInt, "LPOS", "nokey", "a", "RANK", "abc"),
 		ls("-ERR COUNT can't be negative\r\n", "LPOS", "nokey", "a", "COUNT", "-1"),
 		ls("-ERR COUNT can't be negative\r\n", "LPOS", "nokey", "a", "count", "abc"),
 		ls("-ERR MAXLEN can't be negative\r\n", "LPOS", "nokey", "a", "MAXLEN", "-1"),
 		ls("-ERR MAXLEN can't be negative\r\n", "LPOS", "nokey", "a", "maxlen", "abc"),
-		ls(listSyntax, "LPOS", "nokey", "a", "foo"),
-		ls(listSyntax, "LPOS", "nokey", "a", "RANK"),
-		ls(listSyntax, "LPOS", "l", "a", "COUNT", "1", "MAXLEN"),
-		ls(listWrongType, "LPOS", "str", "a"),
-		ls(listWrongType, "LPOS", "str", "a", "COUNT", "1"),
+		ls(replySyntax, "LPOS", "nokey", "a", "foo"),
+		ls(replySyntax, "LPOS", "nokey", "a", "RANK"),
+		ls(replySyntax, "LPOS", "l", "a", "COUNT", "1", "MAXLEN"),
+		ls(replyWrongType, "LPOS", "str", "a"),
+		ls(replyWrongType, "LPOS", "str", "a", "COUNT", "1"),
 		ls(li(0), "LPOS", "l", "a"),
 		ls(li(1), "LPOS", "l", "b"),
 		ls(li(3), "LPOS", "l", "a", "RANK", "2"),
@@ -315,47 +292,47 @@ func TestListMove(t *testing.T) {
 		// A missing source answers null before the destination's type is
 		// checked.
 		ls(listNull, "LMOVE", "nokey", "str", "LEFT", "RIGHT"),
-		ls(listWrongType, "LMOVE", "str", "l", "LEFT", "RIGHT"),
-		ls(listWrongType, "LMOVE", "l", "str", "LEFT", "RIGHT"),
-		ls(listSyntax, "LMOVE", "l", "l", "middle", "RIGHT"),
-		ls(listSyntax, "LMOVE", "l", "l", "left", "middle"),
-		ls(listSyntax, "LMOVE", "nokey", "str", "middle", "right"),
+		ls(replyWrongType, "LMOVE", "str", "l", "LEFT", "RIGHT"),
+		ls(replyWrongType, "LMOVE", "l", "str", "LEFT", "RIGHT"),
+		ls(replySyntax, "LMOVE", "l", "l", "middle", "RIGHT"),
+		ls(replySyntax, "LMOVE", "l", "l", "left", "middle"),
+		ls(replySyntax, "LMOVE", "nokey", "str", "middle", "right"),
 		// Same key: rotation.
-		ls(lb("d"), "LMOVE", "l", "l", "RIGHT", "LEFT"),
+		ls(bulk("d"), "LMOVE", "l", "l", "RIGHT", "LEFT"),
 		ls(la("d", "a", "b", "c"), "LRANGE", "l", "0", "-1"),
-		ls(lb("d"), "LMOVE", "l", "l", "left", "right"),
+		ls(bulk("d"), "LMOVE", "l", "l", "left", "right"),
 		ls(la("a", "b", "c", "d"), "LRANGE", "l", "0", "-1"),
-		ls(lb("a"), "LMOVE", "l", "l", "left", "left"),
-		ls(lb("d"), "LMOVE", "l", "l", "right", "right"),
+		ls(bulk("a"), "LMOVE", "l", "l", "left", "left"),
+		ls(bulk("d"), "LMOVE", "l", "l", "right", "right"),
 		ls(la("a", "b", "c", "d"), "LRANGE", "l", "0", "-1"),
 		// Other key, created on demand.
-		ls(lb("a"), "LMOVE", "l", "n", "LEFT", "RIGHT"),
-		ls(lb("d"), "LMOVE", "l", "n", "RIGHT", "RIGHT"),
-		ls(lb("b"), "LMOVE", "l", "n", "LEFT", "LEFT"),
+		ls(bulk("a"), "LMOVE", "l", "n", "LEFT", "RIGHT"),
+		ls(bulk("d"), "LMOVE", "l", "n", "RIGHT", "RIGHT"),
+		ls(bulk("b"), "LMOVE", "l", "n", "LEFT", "LEFT"),
 		ls(la("b", "a", "d"), "LRANGE", "n", "0", "-1"),
 		ls(la("c"), "LRANGE", "l", "0", "-1"),
-		ls(lb("c"), "LMOVE", "l", "n", "RIGHT", "LEFT"),
+		ls(bulk("c"), "LMOVE", "l", "n", "RIGHT", "LEFT"),
 		ls(li(0), "LLEN", "l"),
 		ls(la("c", "b", "a", "d"), "LRANGE", "n", "0", "-1"),
 
 		ls(listNull, "RPOPLPUSH", "nokey", "n"),
 		ls(listNull, "RPOPLPUSH", "nokey", "str"),
-		ls(listWrongType, "RPOPLPUSH", "str", "n"),
-		ls(listWrongType, "RPOPLPUSH", "n", "str"),
-		ls(lb("d"), "RPOPLPUSH", "n", "n"),
+		ls(replyWrongType, "RPOPLPUSH", "str", "n"),
+		ls(replyWrongType, "RPOPLPUSH", "n", "str"),
+		ls(bulk("d"), "RPOPLPUSH", "n", "n"),
 		ls(la("d", "c", "b", "a"), "LRANGE", "n", "0", "-1"),
-		ls(lb("a"), "RPOPLPUSH", "n", "m"),
-		ls(lb("b"), "RPOPLPUSH", "n", "m"),
+		ls(bulk("a"), "RPOPLPUSH", "n", "m"),
+		ls(bulk("b"), "RPOPLPUSH", "n", "m"),
 		ls(la("b", "a"), "LRANGE", "m", "0", "-1"),
 		ls(li(1), "RPUSH", "one", "x"),
-		ls(lb("x"), "RPOPLPUSH", "one", "one"),
-		ls(lb("x"), "LMOVE", "one", "one", "LEFT", "RIGHT"),
+		ls(bulk("x"), "RPOPLPUSH", "one", "one"),
+		ls(bulk("x"), "LMOVE", "one", "one", "LEFT", "RIGHT"),
 		ls(la("x"), "LRANGE", "one", "0", "-1"),
-		ls(lb("x"), "LMOVE", "one", "two", "LEFT", "RIGHT"),
+		ls(bulk("x"), "LMOVE", "one", "two", "LEFT", "RIGHT"),
 		ls(li(0), "LLEN", "one"),
 		ls(la("x"), "LRANGE", "two", "0", "-1"),
 	})
-	if _, ok := listRecord(s, "l"); ok {
+	if _, ok := s.record("l"); ok {
 		t.Error("moving the last element away left the source key")
 	}
 }
@@ -366,22 +343,22 @@ func TestListMPop(t *testing.T) {
 		ls("-ERR numkeys should be greater than 0\r\n", "LMPOP", "0", "l", "LEFT"),
 		ls("-ERR numkeys should be greater than 0\r\n", "LMPOP", "-1", "l", "LEFT"),
 		ls("-ERR numkeys should be greater than 0\r\n", "LMPOP", "abc", "l", "LEFT"),
-		ls(listSyntax, "LMPOP", "2", "l", "LEFT"),
-		ls(listSyntax, "LMPOP", "9223372036854775807", "l", "LEFT"),
-		ls(listSyntax, "LMPOP", "1", "l", "middle"),
-		ls(listSyntax, "LMPOP", "1", "l", "LEFT", "COUNT"),
-		ls(listSyntax, "LMPOP", "1", "l", "LEFT", "COUNT", "1", "COUNT", "2"),
-		ls(listSyntax, "LMPOP", "1", "l", "LEFT", "foo"),
+		ls(replySyntax, "LMPOP", "2", "l", "LEFT"),
+		ls(replySyntax, "LMPOP", "9223372036854775807", "l", "LEFT"),
+		ls(replySyntax, "LMPOP", "1", "l", "middle"),
+		ls(replySyntax, "LMPOP", "1", "l", "LEFT", "COUNT"),
+		ls(replySyntax, "LMPOP", "1", "l", "LEFT", "COUNT", "1", "COUNT", "2"),
+		ls(replySyntax, "LMPOP", "1", "l", "LEFT", "foo"),
 		ls("-ERR count should be greater than 0\r\n", "LMPOP", "1", "l", "LEFT", "COUNT", "0"),
 		ls("-ERR count should be greater than 0\r\n", "LMPOP", "1", "l", "LEFT", "COUNT", "-1"),
 		ls("-ERR count should be greater than 0\r\n", "LMPOP", "1", "nokey", "LEFT", "COUNT", "abc"),
 		ls(listNullArray, "LMPOP", "1", "nokey", "LEFT"),
 		ls(listNullArray, "LMPOP", "2", "nokey", "other", "RIGHT", "COUNT", "5"),
-		ls(listWrongType, "LMPOP", "2", "nokey", "str", "LEFT"),
+		ls(replyWrongType, "LMPOP", "2", "nokey", "str", "LEFT"),
 		// The first non-empty list answers; later keys are not looked at.
-		ls("*2\r\n"+lb("l")+la("a"), "LMPOP", "2", "l", "str", "left"),
-		ls("*2\r\n"+lb("l")+la("d", "c"), "LMPOP", "2", "nokey", "l", "RIGHT", "count", "2"),
-		ls("*2\r\n"+lb("l")+la("b"), "LMPOP", "1", "l", "LEFT", "COUNT", "10"),
+		ls("*2\r\n"+bulk("l")+la("a"), "LMPOP", "2", "l", "str", "left"),
+		ls("*2\r\n"+bulk("l")+la("d", "c"), "LMPOP", "2", "nokey", "l", "RIGHT", "count", "2"),
+		ls("*2\r\n"+bulk("l")+la("b"), "LMPOP", "1", "l", "LEFT", "COUNT", "10"),
 		ls(li(0), "LLEN", "l"),
 		ls(listNullArray, "LMPOP", "1", "l", "LEFT"),
 	})
@@ -389,12 +366,12 @@ func TestListMPop(t *testing.T) {
 
 func TestListEncodingAndExpiry(t *testing.T) {
 	s := listRun(t, []listStep{ls(li(1), "RPUSH", "l", "a")})
-	r, ok := listRecord(s, "l")
+	r, ok := s.record("l")
 	if !ok || r.Enc != encQuicklist || r.Type != store.TypeList {
 		t.Fatalf("record %+v %v, want a quicklist list", r, ok)
 	}
 	exp := s.now + 10_000
-	listSetup(s, func(tx *store.Txn) error {
+	s.update(func(tx *store.Txn) error {
 		r, _ := tx.Get([]byte("l"))
 		r.Exp = exp
 		return tx.Put([]byte("l"), &r)
@@ -405,7 +382,7 @@ func TestListEncodingAndExpiry(t *testing.T) {
 		{"LTRIM", "l", "0", "-1"}, {"LMOVE", "l", "l", "LEFT", "RIGHT"}, {"RPOP", "l"},
 	} {
 		s.do(args...)
-		if r, ok := listRecord(s, "l"); !ok || r.Exp != exp {
+		if r, ok := s.record("l"); !ok || r.Exp != exp {
 			t.Fatalf("after %v: record %+v %v, want expiry %d kept", args, r, ok, exp)
 		}
 	}
@@ -413,7 +390,7 @@ func TestListEncodingAndExpiry(t *testing.T) {
 	s.now = exp
 	s.expect(li(0), "LLEN", "l")
 	s.expect(li(1), "RPUSH", "l", "z")
-	if r, _ := listRecord(s, "l"); r.Exp != 0 {
+	if r, _ := s.record("l"); r.Exp != 0 {
 		t.Errorf("a list recreated after expiry kept expiry %d", r.Exp)
 	}
 	s.expect(la("z"), "LRANGE", "l", "0", "-1")
@@ -494,9 +471,9 @@ func TestListModel(t *testing.T) {
 				model = nil
 			}
 		case op == 5 && n > 0:
-			args, want, model = []string{"LPOP", "l"}, lb(model[0]), model[1:]
+			args, want, model = []string{"LPOP", "l"}, bulk(model[0]), model[1:]
 		case op == 6 && n > 0:
-			args, want, model = []string{"RPOP", "l"}, lb(model[n-1]), model[:n-1]
+			args, want, model = []string{"RPOP", "l"}, bulk(model[n-1]), model[:n-1]
 		case op == 7 && n > 0:
 			i := rnd.IntN(n)
 			v := val()
@@ -611,10 +588,10 @@ func TestListLargeIsPointWise(t *testing.T) {
 			}
 			want = li(len(model))
 		case "LPOP":
-			want, model = lb(model[0]), model[1:]
+			want, model = bulk(model[0]), model[1:]
 			got, ops = h.run(cmd, "big")
 		case "RPOP":
-			want, model = lb(model[len(model)-1]), model[:len(model)-1]
+			want, model = bulk(model[len(model)-1]), model[:len(model)-1]
 			got, ops = h.run(cmd, "big")
 		}
 		if got != want || ops != 2 {
@@ -629,16 +606,16 @@ func TestListLargeIsPointWise(t *testing.T) {
 		if j < 0 {
 			j += n
 		}
-		if got, _ := h.run("LINDEX", "big", strconv.Itoa(i)); got != lb(model[j]) {
-			t.Errorf("LINDEX %d = %q, want %q", i, got, lb(model[j]))
+		if got, _ := h.run("LINDEX", "big", strconv.Itoa(i)); got != bulk(model[j]) {
+			t.Errorf("LINDEX %d = %q, want %q", i, got, bulk(model[j]))
 		}
 		v := "S" + strconv.Itoa(i)
 		if got, ops := h.run("LSET", "big", strconv.Itoa(i), v); got != listOK || ops != 2 {
 			t.Errorf("LSET %d = %q (%d keys), want OK (2 keys)", i, got, ops)
 		}
 		model[j] = v
-		if got, _ := h.run("LINDEX", "big", strconv.Itoa(i)); got != lb(v) {
-			t.Errorf("LINDEX %d after LSET = %q, want %q", i, got, lb(v))
+		if got, _ := h.run("LINDEX", "big", strconv.Itoa(i)); got != bulk(v) {
+			t.Errorf("LINDEX %d after LSET = %q, want %q", i, got, bulk(v))
 		}
 	}
 	if got, _ := h.run("LRANGE", "big", "4998", "5001"); got != la(model[4998:5002]...) {

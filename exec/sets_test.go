@@ -10,18 +10,6 @@ import (
 	"github.com/shardis/shardis/store"
 )
 
-const setWrongType = "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n"
-
-// setPutString stores a string key straight into the store, so the set
-// tests need no other command.
-func setPutString(s *testStore, key string) {
-	s.t.Helper()
-	err := s.m.Update(s.now, func(t *store.Txn) error { return t.PutString([]byte(key), 0, "x") })
-	if err != nil {
-		s.t.Fatal(err)
-	}
-}
-
 // setSetExp gives an existing key the expiry exp (unix ms).
 func setSetExp(s *testStore, key string, exp int64) {
 	s.t.Helper()
@@ -38,21 +26,11 @@ func setSetExp(s *testStore, key string, exp int64) {
 	}
 }
 
-func setRecord(s *testStore, key string) (store.Record, bool) {
-	s.t.Helper()
-	var r store.Record
-	var ok bool
-	if err := s.m.View(s.now, func(t *store.Txn) error { r, ok = t.Get([]byte(key)); return nil }); err != nil {
-		s.t.Fatal(err)
-	}
-	return r, ok
-}
-
 // setStored returns a set's members as stored, sorted, and checks that the
 // record's count agrees with them.
 func setStored(s *testStore, key string) []string {
 	s.t.Helper()
-	r, ok := setRecord(s, key)
+	r, ok := s.record(key)
 	if !ok {
 		return nil
 	}
@@ -88,7 +66,7 @@ func setExpectStored(s *testStore, key string, members ...string) {
 
 func setExpectEnc(s *testStore, key, enc string) {
 	s.t.Helper()
-	r, ok := setRecord(s, key)
+	r, ok := s.record(key)
 	if !ok {
 		s.t.Fatalf("%q missing", key)
 	}
@@ -152,7 +130,7 @@ func setRun(s *testStore, rows [][]string) {
 
 func TestSetsAddRemCard(t *testing.T) {
 	s := newTestStore(t)
-	setPutString(s, "str")
+	s.putString("str", "x", 0)
 	setRun(s, [][]string{
 		{":3\r\n", "SADD", "s", "a", "b", "c"},
 		{":1\r\n", "sadd", "s", "a", "d", "d", "b"},
@@ -176,12 +154,12 @@ func TestSetsAddRemCard(t *testing.T) {
 		// Binary members, the empty one included.
 		{":3\r\n", "SADD", "bin", "", "a\x00b", "\r\n"},
 		{"*3\r\n:1\r\n:1\r\n:0\r\n", "SMISMEMBER", "bin", "", "a\x00b", "a"},
-		{setWrongType, "SADD", "str", "a"},
-		{setWrongType, "SREM", "str", "a"},
-		{setWrongType, "SCARD", "str"},
-		{setWrongType, "SISMEMBER", "str", "a"},
-		{setWrongType, "SMISMEMBER", "str", "a"},
-		{setWrongType, "SMEMBERS", "str"},
+		{replyWrongType, "SADD", "str", "a"},
+		{replyWrongType, "SREM", "str", "a"},
+		{replyWrongType, "SCARD", "str"},
+		{replyWrongType, "SISMEMBER", "str", "a"},
+		{replyWrongType, "SMISMEMBER", "str", "a"},
+		{replyWrongType, "SMEMBERS", "str"},
 		{"-ERR wrong number of arguments for 'sadd' command\r\n", "SADD", "s"},
 		{"-ERR wrong number of arguments for 'smismember' command\r\n", "SMISMEMBER", "s"},
 		{"~0\r\n", "SMEMBERS", "nosuch"},
@@ -197,22 +175,22 @@ func TestSetsEmptiedIsDeleted(t *testing.T) {
 	s := newTestStore(t)
 	s.do("SADD", "s", "a", "b")
 	s.expect(":2\r\n", "SREM", "s", "a", "b")
-	if _, ok := setRecord(s, "s"); ok {
+	if _, ok := s.record("s"); ok {
 		t.Fatal("SREM left an empty set")
 	}
 	s.do("SADD", "s", "x")
 	s.expect(":1\r\n", "SMOVE", "s", "d", "x")
-	if _, ok := setRecord(s, "s"); ok {
+	if _, ok := s.record("s"); ok {
 		t.Fatal("SMOVE left an empty set")
 	}
 	s.do("SADD", "s", "y")
 	s.expect("$1\r\ny\r\n", "SPOP", "s")
-	if _, ok := setRecord(s, "s"); ok {
+	if _, ok := s.record("s"); ok {
 		t.Fatal("SPOP left an empty set")
 	}
 	s.do("SADD", "s", "p", "q")
 	setExpectReply(s, '~', []string{"p", "q"}, "SPOP", "s", "5")
-	if _, ok := setRecord(s, "s"); ok {
+	if _, ok := s.record("s"); ok {
 		t.Fatal("SPOP with count left an empty set")
 	}
 	s.do("SADD", "s", "new")
@@ -231,7 +209,7 @@ func TestSetsExpiredIsMissing(t *testing.T) {
 		{":1\r\n", "SADD", "s", "c"},
 		{"~1\r\n$1\r\nc\r\n", "SMEMBERS", "s"},
 	})
-	if r, _ := setRecord(s, "s"); r.Exp != 0 {
+	if r, _ := s.record("s"); r.Exp != 0 {
 		t.Errorf("recreated set kept expiry %d", r.Exp)
 	}
 }
@@ -315,7 +293,7 @@ func TestSetsSPopRebuildEncoding(t *testing.T) {
 		if len(left) != 1 {
 			t.Fatalf("left %q", left)
 		}
-		r, _ := setRecord(s, key)
+		r, _ := s.record(key)
 		if r.Exp != s.now+100_000 {
 			t.Errorf("SPOP lost the expiry: %d", r.Exp)
 		}
@@ -334,7 +312,7 @@ func TestSetsSPopRebuildEncoding(t *testing.T) {
 
 func TestSetsAlgebra(t *testing.T) {
 	s := newTestStore(t)
-	setPutString(s, "str")
+	s.putString("str", "x", 0)
 	s.do("SADD", "a", "1", "2", "3", "x")
 	s.do("SADD", "b", "2", "3", "4")
 	s.do("SADD", "c", "3", "x", "y")
@@ -349,12 +327,12 @@ func TestSetsAlgebra(t *testing.T) {
 		{"~0\r\n", "SDIFF", "nosuch", "a"},
 		{"~1\r\n$1\r\ny\r\n", "SDIFF", "c", "a", "b"},
 		// Every key is type-checked, even after a missing one.
-		{setWrongType, "SINTER", "nosuch", "str"},
-		{setWrongType, "SINTER", "str", "nosuch"},
-		{setWrongType, "SINTER", "a", "str"},
-		{setWrongType, "SUNION", "nosuch", "str"},
-		{setWrongType, "SDIFF", "nosuch", "str"},
-		{setWrongType, "SDIFF", "a", "str"},
+		{replyWrongType, "SINTER", "nosuch", "str"},
+		{replyWrongType, "SINTER", "str", "nosuch"},
+		{replyWrongType, "SINTER", "a", "str"},
+		{replyWrongType, "SUNION", "nosuch", "str"},
+		{replyWrongType, "SDIFF", "nosuch", "str"},
+		{replyWrongType, "SDIFF", "a", "str"},
 		{"-ERR wrong number of arguments for 'sinter' command\r\n", "SINTER"},
 	})
 	setExpectReply(s, '~', []string{"1", "2", "3", "x"}, "SINTER", "a")
@@ -400,7 +378,7 @@ func TestSetsStore(t *testing.T) {
 	s := newTestStore(t)
 	s.do("SADD", "a", "1", "2", "3", "x")
 	s.do("SADD", "b", "2", "3", "4")
-	setPutString(s, "str")
+	s.putString("str", "x", 0)
 
 	// The destination is overwritten whatever its type, and loses its
 	// expiry.
@@ -410,7 +388,7 @@ func TestSetsStore(t *testing.T) {
 	setSetExp(s, "dst", s.now+5000)
 	s.expect(":5\r\n", "SUNIONSTORE", "dst", "a", "b")
 	setExpectStored(s, "dst", "1", "2", "3", "4", "x")
-	if r, _ := setRecord(s, "dst"); r.Exp != 0 {
+	if r, _ := s.record("dst"); r.Exp != 0 {
 		t.Errorf("SUNIONSTORE kept the expiry %d", r.Exp)
 	}
 	s.expect(":2\r\n", "SDIFFSTORE", "dst", "a", "b")
@@ -425,14 +403,14 @@ func TestSetsStore(t *testing.T) {
 	setExpectStored(s, "b", "2", "3", "4")
 
 	// An empty result deletes the destination, whatever its type.
-	setPutString(s, "str2")
-	setPutString(s, "str3")
+	s.putString("str2", "x", 0)
+	s.putString("str3", "x", 0)
 	s.expect(":0\r\n", "SINTERSTORE", "str2", "a", "nosuch")
-	if _, ok := setRecord(s, "str2"); ok {
+	if _, ok := s.record("str2"); ok {
 		t.Error("empty SINTERSTORE kept its destination")
 	}
 	s.expect(":0\r\n", "SDIFFSTORE", "b", "b", "b")
-	if _, ok := setRecord(s, "b"); ok {
+	if _, ok := s.record("b"); ok {
 		t.Error("empty SDIFFSTORE kept its destination")
 	}
 	setRun(s, [][]string{
@@ -440,9 +418,9 @@ func TestSetsStore(t *testing.T) {
 		{":0\r\n", "SDIFFSTORE", "d", "nosuch", "a"},
 		{":2\r\n", "SUNIONSTORE", "d", "a"},
 		// A source of another type is WRONGTYPE and leaves the destination.
-		{setWrongType, "SUNIONSTORE", "d", "a", "str3"},
-		{setWrongType, "SINTERSTORE", "d", "nosuch", "str3"},
-		{setWrongType, "SDIFFSTORE", "d", "nosuch", "str3"},
+		{replyWrongType, "SUNIONSTORE", "d", "a", "str3"},
+		{replyWrongType, "SINTERSTORE", "d", "nosuch", "str3"},
+		{replyWrongType, "SDIFFSTORE", "d", "nosuch", "str3"},
 		{"-ERR wrong number of arguments for 'sdiffstore' command\r\n", "SDIFFSTORE", "d"},
 	})
 	setExpectStored(s, "d", "1", "x")
@@ -450,7 +428,7 @@ func TestSetsStore(t *testing.T) {
 
 func TestSetsInterCard(t *testing.T) {
 	s := newTestStore(t)
-	setPutString(s, "str")
+	s.putString("str", "x", 0)
 	s.do("SADD", "a", "1", "2", "3", "x")
 	s.do("SADD", "b", "2", "3", "4", "x")
 	setRun(s, [][]string{
@@ -480,23 +458,23 @@ func TestSetsInterCard(t *testing.T) {
 		{"-ERR syntax error\r\n", "SINTERCARD", "1", "a", "b"},
 		// Options are checked before the keys' types.
 		{"-ERR syntax error\r\n", "SINTERCARD", "1", "str", "b"},
-		{setWrongType, "SINTERCARD", "2", "nosuch", "str"},
-		{setWrongType, "SINTERCARD", "1", "str"},
+		{replyWrongType, "SINTERCARD", "2", "nosuch", "str"},
+		{replyWrongType, "SINTERCARD", "1", "str"},
 		{"-ERR wrong number of arguments for 'sintercard' command\r\n", "SINTERCARD", "1"},
 	})
 }
 
 func TestSetsSMove(t *testing.T) {
 	s := newTestStore(t)
-	setPutString(s, "str")
+	s.putString("str", "x", 0)
 	s.do("SADD", "a", "1", "2")
 	setSetExp(s, "a", s.now+9000)
 	setRun(s, [][]string{
 		// A missing source is 0 before any type check of the destination.
 		{":0\r\n", "SMOVE", "nosuch", "str", "1"},
-		{setWrongType, "SMOVE", "a", "str", "9"},
-		{setWrongType, "SMOVE", "str", "a", "1"},
-		{setWrongType, "SMOVE", "str", "nosuch", "1"},
+		{replyWrongType, "SMOVE", "a", "str", "9"},
+		{replyWrongType, "SMOVE", "str", "a", "1"},
+		{replyWrongType, "SMOVE", "str", "nosuch", "1"},
 		// Source and destination the same: only a membership test.
 		{":1\r\n", "SMOVE", "a", "a", "1"},
 		{":0\r\n", "SMOVE", "a", "a", "9"},
@@ -505,13 +483,13 @@ func TestSetsSMove(t *testing.T) {
 	})
 	setExpectStored(s, "a", "2")
 	setExpectStored(s, "b", "1")
-	if r, _ := setRecord(s, "a"); r.Exp != s.now+9000 {
+	if r, _ := s.record("a"); r.Exp != s.now+9000 {
 		t.Errorf("SMOVE lost the source's expiry: %d", r.Exp)
 	}
 	// Into a destination that already has the member.
 	s.do("SADD", "b", "2")
 	s.expect(":1\r\n", "SMOVE", "a", "b", "2")
-	if _, ok := setRecord(s, "a"); ok {
+	if _, ok := s.record("a"); ok {
 		t.Error("SMOVE left an empty source")
 	}
 	setExpectStored(s, "b", "1", "2")
@@ -553,7 +531,7 @@ func setCheckPicks(t *testing.T, picks, all []string, n int, repeats bool) {
 
 func TestSetsSPop(t *testing.T) {
 	s := newTestStore(t)
-	setPutString(s, "str")
+	s.putString("str", "x", 0)
 	s.do("SADD", "s", "a", "b")
 	setRun(s, [][]string{
 		{"_\r\n", "SPOP", "nosuch"},
@@ -565,8 +543,8 @@ func TestSetsSPop(t *testing.T) {
 		{"-ERR value is out of range, must be positive\r\n", "SPOP", "s", "x"},
 		{"-ERR value is out of range, must be positive\r\n", "SPOP", "nosuch", "-1"},
 		{"-ERR value is out of range, must be positive\r\n", "SPOP", "str", "1.5"},
-		{setWrongType, "SPOP", "str"},
-		{setWrongType, "SPOP", "str", "0"},
+		{replyWrongType, "SPOP", "str"},
+		{replyWrongType, "SPOP", "str", "0"},
 		{":2\r\n", "SCARD", "s"},
 		{":1\r\n", "SREM", "s", "a"},
 		{"$1\r\nb\r\n", "SPOP", "s"},
@@ -594,7 +572,7 @@ func TestSetsSPop(t *testing.T) {
 				t.Errorf("SPOP %d: %q popped and left", count, m)
 			}
 		}
-		if r, ok := setRecord(s, key); ok && r.Exp != s.now+1000 {
+		if r, ok := s.record(key); ok && r.Exp != s.now+1000 {
 			t.Errorf("SPOP %d lost the expiry", count)
 		}
 	}
@@ -613,7 +591,7 @@ func TestSetsSPop(t *testing.T) {
 
 func TestSetsSRandMember(t *testing.T) {
 	s := newTestStore(t)
-	setPutString(s, "str")
+	s.putString("str", "x", 0)
 	s.do("SADD", "one", "z")
 	setRun(s, [][]string{
 		{"_\r\n", "SRANDMEMBER", "nosuch"},
@@ -628,8 +606,8 @@ func TestSetsSRandMember(t *testing.T) {
 		{"-ERR value is not an integer or out of range\r\n", "SRANDMEMBER", "one", "x"},
 		{"-ERR value is not an integer or out of range\r\n", "SRANDMEMBER", "nosuch", "1.0"},
 		{"-ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807\r\n", "SRANDMEMBER", "one", "-9223372036854775808"},
-		{setWrongType, "SRANDMEMBER", "str"},
-		{setWrongType, "SRANDMEMBER", "str", "0"},
+		{replyWrongType, "SRANDMEMBER", "str"},
+		{replyWrongType, "SRANDMEMBER", "str", "0"},
 		// Deliberately not Redis, which would try to build the reply.
 		{"-ERR value is out of range\r\n", "SRANDMEMBER", "one", "-9223372036854775807"},
 	})
@@ -702,14 +680,14 @@ func setScanAll(s *testStore, key string, opts ...string) ([]string, int) {
 
 func TestSetsSScan(t *testing.T) {
 	s := newTestStore(t)
-	setPutString(s, "str")
+	s.putString("str", "x", 0)
 	s.do("SADD", "i", "7")
 	setRun(s, [][]string{
 		{"-ERR invalid cursor\r\n", "SSCAN", "nosuch", "x"},
 		{"-ERR invalid cursor\r\n", "SSCAN", "str", "x"},
 		{"*2\r\n$1\r\n0\r\n*0\r\n", "SSCAN", "nosuch", "0"},
 		{"*2\r\n$1\r\n0\r\n*0\r\n", "SSCAN", "nosuch", "0", "COUNT", "x"},
-		{setWrongType, "SSCAN", "str", "0", "COUNT", "x"},
+		{replyWrongType, "SSCAN", "str", "0", "COUNT", "x"},
 		{"-ERR syntax error\r\n", "SSCAN", "i", "0", "COUNT", "0"},
 		{"-ERR value is not an integer or out of range\r\n", "SSCAN", "i", "0", "COUNT", "x"},
 		{"-ERR syntax error\r\n", "SSCAN", "i", "0", "MATCH"},

@@ -580,21 +580,8 @@ func TestZSetAgainstRedis(t *testing.T) {
 	}
 }
 
-// zsetRecord reads key's record as stored.
-func zsetRecord(s *testStore, key string) (store.Record, bool) {
-	var r store.Record
-	var ok bool
-	if err := s.m.View(s.now, func(t *store.Txn) error {
-		r, ok = t.Get([]byte(key))
-		return nil
-	}); err != nil {
-		s.t.Fatal(err)
-	}
-	return r, ok
-}
-
 func zsetEnc(s *testStore, key string) string {
-	r, ok := zsetRecord(s, key)
+	r, ok := s.record(key)
 	if !ok {
 		return "missing"
 	}
@@ -740,7 +727,7 @@ func TestZSetCleanup(t *testing.T) {
 	}
 	s.expect(":2\r\n", "zcard", "e")
 	s.expect(":1\r\n", "zadd", "e", "3", "c")
-	if r, _ := zsetRecord(s, "e"); r.Exp != s.now+1000 {
+	if r, _ := s.record("e"); r.Exp != s.now+1000 {
 		t.Errorf("ZADD dropped the TTL: %d", r.Exp)
 	}
 	s.now += 1000
