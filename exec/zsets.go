@@ -848,48 +848,53 @@ func zrankGeneric(c *Ctx, args [][]byte, rev bool) error {
 	return nil
 }
 
-func cmdZCount(c *Ctx, args [][]byte) error {
-	z, err := zParseScoreRange(args[2], args[3])
+func cmdZCount(c *Ctx, args [][]byte) error    { return zcountGeneric(c, args, false) }
+func cmdZLexCount(c *Ctx, args [][]byte) error { return zcountGeneric(c, args, true) }
+
+// zcountGeneric is ZCOUNT and, with lex, ZLEXCOUNT; as in Redis the range
+// is checked before the key.
+func zcountGeneric(c *Ctx, args [][]byte, lex bool) error {
+	walk, err := zParseRangeWalk(c, args[1], args[2], args[3], lex)
 	if err != nil {
 		return err
 	}
-	key := args[1]
-	r, ok, err := zsetGet(c, key)
+	r, ok, err := zsetGet(c, args[1])
 	if err != nil {
 		return err
-	}
-	if !ok {
-		c.R.Int(0)
-		return nil
 	}
 	var n int64
-	if err := zsetScoreWalk(c, key, &r, z, false, func(string) bool { n++; return true }); err != nil {
-		return err
+	if ok {
+		if err := walk(&r, func(string) bool { n++; return true }); err != nil {
+			return err
+		}
 	}
 	c.R.Int(n)
 	return nil
 }
 
-func cmdZLexCount(c *Ctx, args [][]byte) error {
-	l, err := zParseLexRange(args[2], args[3])
+// zRangeWalk walks the elements of the sorted set r within a range
+// already parsed, ascending, until fn returns false.
+type zRangeWalk func(r *store.Record, fn func(sub string) bool) error
+
+// zParseRangeWalk parses min and max as a score range (or a lex range,
+// with lex) of key, for the commands that count or remove one.
+func zParseRangeWalk(c *Ctx, key, min, max []byte, lex bool) (zRangeWalk, error) {
+	if lex {
+		l, err := zParseLexRange(min, max)
+		if err != nil {
+			return nil, err
+		}
+		return func(r *store.Record, fn func(sub string) bool) error {
+			return zsetLexWalk(c, key, r, l, false, fn)
+		}, nil
+	}
+	z, err := zParseScoreRange(min, max)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	key := args[1]
-	r, ok, err := zsetGet(c, key)
-	if err != nil {
-		return err
-	}
-	if !ok {
-		c.R.Int(0)
-		return nil
-	}
-	var n int64
-	if err := zsetLexWalk(c, key, &r, l, false, func(string) bool { n++; return true }); err != nil {
-		return err
-	}
-	c.R.Int(n)
-	return nil
+	return func(r *store.Record, fn func(sub string) bool) error {
+		return zsetScoreWalk(c, key, r, z, false, fn)
+	}, nil
 }
 
 // ---- The ZRANGE family ----
@@ -1062,27 +1067,17 @@ func cmdZRemRangeByRank(c *Ctx, args [][]byte) error {
 	})
 }
 
-func cmdZRemRangeByScore(c *Ctx, args [][]byte) error {
-	z, err := zParseScoreRange(args[2], args[3])
-	if err != nil {
-		return err
-	}
-	return zremRange(c, args[1], func(r *store.Record) (es []zsetEntry, err error) {
-		err = zsetScoreWalk(c, args[1], r, z, false, func(sub string) bool {
-			es = append(es, zEntryOf(sub))
-			return true
-		})
-		return es, err
-	})
-}
+func cmdZRemRangeByScore(c *Ctx, args [][]byte) error { return zremRangeWalk(c, args, false) }
+func cmdZRemRangeByLex(c *Ctx, args [][]byte) error   { return zremRangeWalk(c, args, true) }
 
-func cmdZRemRangeByLex(c *Ctx, args [][]byte) error {
-	l, err := zParseLexRange(args[2], args[3])
+// zremRangeWalk is ZREMRANGEBYSCORE and, with lex, ZREMRANGEBYLEX.
+func zremRangeWalk(c *Ctx, args [][]byte, lex bool) error {
+	walk, err := zParseRangeWalk(c, args[1], args[2], args[3], lex)
 	if err != nil {
 		return err
 	}
 	return zremRange(c, args[1], func(r *store.Record) (es []zsetEntry, err error) {
-		err = zsetLexWalk(c, args[1], r, l, false, func(sub string) bool {
+		err = walk(r, func(sub string) bool {
 			es = append(es, zEntryOf(sub))
 			return true
 		})
