@@ -316,18 +316,29 @@ func cmdSRandMember(c *Ctx, args [][]byte) error {
 		c.R.Strings(ms)
 		return nil
 	}
-	var ms []string
-	if count*srandmemberSubStrategyMul > size {
-		if ms, err = allMembers(c, key, &r); err != nil {
-			return err
-		}
-		shuffleFront(c, ms, int(count))
-		ms = ms[:count]
-	} else if ms, err = randomDistinct(c, key, r.Gen, int(count)); err != nil {
+	ms, _, err := setSample(c, key, &r, count)
+	if err != nil {
 		return err
 	}
 	c.R.Strings(ms)
 	return nil
+}
+
+// setSample picks count distinct members of the set r of key, 0 < count <
+// r.Count, as SRANDMEMBER and SPOP do in Redis: a count above a third of
+// the set reads it whole and shuffles, and rest is then the members not
+// picked; a smaller count picks them one by one, and rest is nil.
+func setSample(c *Ctx, key []byte, r *store.Record, count int64) (picked, rest []string, err error) {
+	if count*srandmemberSubStrategyMul > r.Count {
+		ms, err := allMembers(c, key, r)
+		if err != nil {
+			return nil, nil, err
+		}
+		shuffleFront(c, ms, int(count))
+		return ms[:count], ms[count:], nil
+	}
+	picked, err = randomDistinct(c, key, r.Gen, int(count))
+	return picked, nil, err
 }
 
 // srandmemberRepeat serves a negative count: n members, each drawn on
@@ -412,21 +423,14 @@ func cmdSPop(c *Ctx, args [][]byte) error {
 		}
 		return nil
 	}
-	var popped []string
-	if count*srandmemberSubStrategyMul > size {
-		ms, err := allMembers(c, key, &r)
-		if err != nil {
-			return err
-		}
-		shuffleFront(c, ms, int(count))
-		popped = ms[:count]
-		if remaining := ms[count:]; int64(len(remaining))*spopMoveStrategyMul <= count {
-			// Redis builds a new set from the few survivors, so its
-			// encoding is chosen afresh: it may go back to intset.
-			r.Enc = storedSetEnc(c, remaining)
-		}
-	} else if popped, err = randomDistinct(c, key, r.Gen, int(count)); err != nil {
+	popped, remaining, err := setSample(c, key, &r, count)
+	if err != nil {
 		return err
+	}
+	if remaining != nil && int64(len(remaining))*spopMoveStrategyMul <= count {
+		// Redis builds a new set from the few survivors, so its
+		// encoding is chosen afresh: it may go back to intset.
+		r.Enc = storedSetEnc(c, remaining)
 	}
 	for _, m := range popped {
 		c.Tx.DelElem(store.SpaceElem, key, r.Gen, memberSub([]byte(m)))
