@@ -211,3 +211,38 @@ func TestExpiredRecords(t *testing.T) {
 		t.Errorf("keys %d tombstones %d after lazy expiry, want 0 and 1", m.Keys(), m.c.Tombstones)
 	}
 }
+
+// A string written over a collection (SET over a hash) leaves its elements
+// to the sweep, without the writer reading the old record first.
+func TestPutOverCollectionSweeps(t *testing.T) {
+	m := newMem(t)
+	key := []byte("k")
+	if err := m.Update(1, func(tx *Txn) error {
+		gen := tx.NextVersion()
+		if _, err := tx.PutElem(SpaceElem, key, gen, []byte("f"), "v"); err != nil {
+			return err
+		}
+		if err := tx.Put(key, &Record{Type: TypeHash, Gen: gen, Count: 1}); err != nil {
+			return err
+		}
+		// Updating the collection itself (same generation) is no overwrite.
+		return tx.Put(key, &Record{Type: TypeHash, Gen: gen, Count: 1})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if m.c.Tombstones != 0 {
+		t.Fatalf("updating a hash left %d tombstones", m.c.Tombstones)
+	}
+	if err := m.Update(2, func(tx *Txn) error { return tx.PutString(key, 0, "s") }); err != nil {
+		t.Fatal(err)
+	}
+	if m.c.Tombstones != 1 || m.Keys() != 1 {
+		t.Fatalf("SET over a hash: %d tombstones, %d keys (want 1, 1)", m.c.Tombstones, m.Keys())
+	}
+	if err := m.Update(3, func(tx *Txn) error { _, err := tx.Sweep(100); return err }); err != nil {
+		t.Fatal(err)
+	}
+	if n := m.StorageKeys(); n != 1 {
+		t.Fatalf("%d storage keys after the sweep, want the string's 1", n)
+	}
+}

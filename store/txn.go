@@ -146,7 +146,9 @@ func (t *Txn) NextVersion() uint64 {
 	return t.c.Version
 }
 
-// Put stores r under key with a fresh version. A collection without a
+// Put stores r under key with a fresh version, replacing whatever key
+// held: a collection it replaces (by another type or another generation)
+// has its elements swept, like a deleted one. A collection without a
 // generation gets one; a collection with no elements is deleted, since
 // Redis never keeps an empty one.
 func (t *Txn) Put(key []byte, r *Record) error {
@@ -163,7 +165,13 @@ func (t *Txn) Put(key []byte, r *Record) error {
 			r.Gen = t.NextVersion()
 		}
 	}
-	return t.putSK(sk, r.Encode(t.NextVersion()))
+	prev, replaced, err := t.putSK(sk, r.Encode(t.NextVersion()))
+	if err == nil && replaced && len(prev) > 0 && IsCollection(prev[0]) {
+		if old, derr := DecodeRecord(prev); derr == nil && old.Count > 0 && (!IsCollection(r.Type) || old.Gen != r.Gen) {
+			t.tombstone(sk, &old)
+		}
+	}
+	return err
 }
 
 // PutString stores a string record: the hot path of SET.
@@ -171,10 +179,10 @@ func (t *Txn) PutString(key []byte, exp int64, val string) error {
 	return t.Put(key, &Record{Type: TypeString, Exp: exp, Val: val})
 }
 
-func (t *Txn) putSK(sk, raw string) error {
-	prev, replaced, err := t.tx.Set(sk, raw, nil)
+func (t *Txn) putSK(sk, raw string) (prev string, replaced bool, err error) {
+	prev, replaced, err = t.tx.Set(sk, raw, nil)
 	if err != nil {
-		return err
+		return "", false, err
 	}
 	t.Dirty = true
 	if t.capture {
@@ -189,7 +197,7 @@ func (t *Txn) putSK(sk, raw string) error {
 	if exp := RecordExpiry(raw); old != exp {
 		t.Changes = append(t.Changes, ExpChange{SK: sk, Old: old, New: exp})
 	}
-	return nil
+	return prev, replaced, nil
 }
 
 // Delete deletes key and reports whether a live record was there. A
@@ -212,13 +220,19 @@ func (t *Txn) Delete(key []byte) bool {
 func (t *Txn) deleteRecord(sk string, r *Record) {
 	t.delSK(sk)
 	if IsCollection(r.Type) && r.Count > 0 {
-		_, key, _ := SplitRecordKey(sk)
-		ts := ElemKey(SpaceTombstone, []byte(key), r.Gen, nil)
-		if _, _, err := t.tx.Set(ts, string(r.Type), nil); err == nil {
-			t.TombstonesDelta++
-			if t.capture {
-				t.Ops = append(t.Ops, Op{Key: ts, Value: string(r.Type)})
-			}
+		t.tombstone(sk, r)
+	}
+}
+
+// tombstone records that the elements of collection r, once stored under
+// key record sk, are dead and must be swept.
+func (t *Txn) tombstone(sk string, r *Record) {
+	_, key, _ := SplitRecordKey(sk)
+	ts := ElemKey(SpaceTombstone, []byte(key), r.Gen, nil)
+	if _, _, err := t.tx.Set(ts, string(r.Type), nil); err == nil {
+		t.TombstonesDelta++
+		if t.capture {
+			t.Ops = append(t.Ops, Op{Key: ts, Value: string(r.Type)})
 		}
 	}
 }
