@@ -173,38 +173,31 @@ func geoAlign52(h geoHashBits) uint64 {
 	return h.bits << (52 - uint(h.step)*2)
 }
 
-func geoMoveX(h *geoHashBits, d int) {
-	if d == 0 {
-		return
-	}
-	x := h.bits & 0xaaaaaaaaaaaaaaaa
-	y := h.bits & 0x5555555555555555
-	zz := uint64(0x5555555555555555) >> (64 - uint(h.step)*2)
-	if d > 0 {
-		x += zz + 1
-	} else {
-		x |= zz
-		x -= zz + 1
-	}
-	x &= uint64(0xaaaaaaaaaaaaaaaa) >> (64 - uint(h.step)*2)
-	h.bits = x | y
-}
+// The interleaved bits of each axis in a geohash: longitude on the odd
+// bits, latitude on the even ones.
+const (
+	geoLonBits uint64 = 0xaaaaaaaaaaaaaaaa
+	geoLatBits uint64 = 0x5555555555555555
+)
 
-func geoMoveY(h *geoHashBits, d int) {
+// geoMove steps h by d boxes (-1, 0 or +1) along the axis whose bits are
+// axis (geoLonBits or geoLatBits): Redis's geohash_move_x and
+// geohash_move_y, which differ only in which mask is the axis.
+func geoMove(h *geoHashBits, d int, axis uint64) {
 	if d == 0 {
 		return
 	}
-	x := h.bits & 0xaaaaaaaaaaaaaaaa
-	y := h.bits & 0x5555555555555555
-	zz := uint64(0xaaaaaaaaaaaaaaaa) >> (64 - uint(h.step)*2)
+	a := h.bits & axis
+	other := h.bits &^ axis
+	zz := ^axis >> (64 - uint(h.step)*2)
 	if d > 0 {
-		y += zz + 1
+		a += zz + 1
 	} else {
-		y |= zz
-		y -= zz + 1
+		a |= zz
+		a -= zz + 1
 	}
-	y &= uint64(0x5555555555555555) >> (64 - uint(h.step)*2)
-	h.bits = x | y
+	a &= axis >> (64 - uint(h.step)*2)
+	h.bits = a | other
 }
 
 // geoNeighbors are the eight boxes around one, wrapping around the
@@ -217,8 +210,8 @@ type geoNeighbors struct {
 func geohashNeighbors(h geoHashBits) geoNeighbors {
 	move := func(dx, dy int) geoHashBits {
 		n := h
-		geoMoveX(&n, dx)
-		geoMoveY(&n, dy)
+		geoMove(&n, dx, geoLonBits)
+		geoMove(&n, dy, geoLatBits)
 		return n
 	}
 	return geoNeighbors{
