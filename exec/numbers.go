@@ -162,6 +162,19 @@ func scanExp(s []byte) (int64, bool) {
 	return e, true
 }
 
+// expSuffix parses what follows a mantissa: nothing (exponent 0), or the
+// exponent marker ('e' for decimal, 'p' for hex, either case) and an
+// exponent, which must end s.
+func expSuffix(s []byte, marker byte) (int64, bool) {
+	if len(s) == 0 {
+		return 0, true
+	}
+	if lower(s[0]) != marker {
+		return 0, false
+	}
+	return scanExp(s[1:])
+}
+
 // parseDecFloat parses digits[.digits][e[+-]digits] (at least one digit in
 // the mantissa) and rounds the exact value once to ldPrec bits.
 func parseDecFloat(s []byte) (*big.Float, bool) {
@@ -183,16 +196,9 @@ func parseDecFloat(s []byte) (*big.Float, bool) {
 	if !seen {
 		return nil, false
 	}
-	var exp int64
-	if i < len(s) {
-		if lower(s[i]) != 'e' {
-			return nil, false
-		}
-		e, ok := scanExp(s[i+1:])
-		if !ok {
-			return nil, false
-		}
-		exp = e
+	exp, ok := expSuffix(s[i:], 'e')
+	if !ok {
+		return nil, false
 	}
 	exp -= int64(frac)
 	// Strip leading zeros to find the order of magnitude.
@@ -247,16 +253,9 @@ func parseHexFloat(s []byte) (*big.Float, bool) {
 	if !seen {
 		return nil, false
 	}
-	var exp int64
-	if i < len(s) {
-		if lower(s[i]) != 'p' {
-			return nil, false
-		}
-		e, ok := scanExp(s[i+1:])
-		if !ok {
-			return nil, false
-		}
-		exp = e
+	exp, ok := expSuffix(s[i:], 'p')
+	if !ok {
+		return nil, false
 	}
 	exp -= 4 * int64(frac)
 	f := new(big.Float).SetPrec(ldPrec).SetMode(big.ToNearestEven)

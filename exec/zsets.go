@@ -121,18 +121,7 @@ func zStrtod(s []byte) (v float64, n int, erange bool) {
 	if digits == 0 {
 		return 0, 0, false
 	}
-	if k < len(s) && lower(s[k]) == 'e' {
-		m := k + 1
-		if m < len(s) && (s[m] == '+' || s[m] == '-') {
-			m++
-		}
-		if m < len(s) && zIsDigit(s[m]) {
-			for m < len(s) && zIsDigit(s[m]) {
-				m++
-			}
-			k = m
-		}
-	}
+	k = zExpEnd(s, k, 'e')
 	v, er := zParseFloat(string(s[i:k]), nonzero)
 	return v, k, er
 }
@@ -163,23 +152,34 @@ func zStrtodHex(s []byte, i, d int) (v float64, n int, erange, ok bool) {
 		return 0, 0, false, false
 	}
 	exp := "p0"
-	if k < len(s) && lower(s[k]) == 'p' {
-		m := k + 1
-		if m < len(s) && (s[m] == '+' || s[m] == '-') {
-			m++
-		}
-		if m < len(s) && zIsDigit(s[m]) {
-			for m < len(s) && zIsDigit(s[m]) {
-				m++
-			}
-			exp = "p" + string(s[k+1:m])
-			k = m
-		}
+	if m := zExpEnd(s, k, 'p'); m > k {
+		exp = "p" + string(s[k+1:m])
+		k = m
 	}
 	// Go wants the binary exponent that C makes optional.
 	text := string(s[i:d]) + string(mant) + exp
 	v, erange = zParseFloat(text, nonzero)
 	return v, k, erange, true
+}
+
+// zExpEnd is where the exponent that strtod reads at s[k] ends: after
+// the marker ('e' or 'p', either case), an optional sign and at least one
+// digit; k itself when there is none, and strtod then stops at k.
+func zExpEnd(s []byte, k int, marker byte) int {
+	if k >= len(s) || lower(s[k]) != marker {
+		return k
+	}
+	m := k + 1
+	if m < len(s) && (s[m] == '+' || s[m] == '-') {
+		m++
+	}
+	if m >= len(s) || !zIsDigit(s[m]) {
+		return k
+	}
+	for m < len(s) && zIsDigit(s[m]) {
+		m++
+	}
+	return m
 }
 
 // zParseFloat converts text already checked against strtod's grammar.
