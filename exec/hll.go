@@ -201,6 +201,28 @@ func sparseOps(sp []byte, fn func(first, n int, val uint8) bool) int {
 	return idx
 }
 
+// sparseEachSet calls set for every register to which the sparse
+// registers sp give a value, and reports whether sp covers exactly the
+// 16384 registers without running past them: the check Redis makes as it
+// converts or merges a sparse HLL.
+func sparseEachSet(sp []byte, set func(i int, val uint8)) bool {
+	overflow := false
+	n := sparseOps(sp, func(first, n int, val uint8) bool {
+		if val == 0 {
+			return true
+		}
+		if first+n > hllRegisters {
+			overflow = true
+			return false
+		}
+		for i := first; i < first+n; i++ {
+			set(i, val)
+		}
+		return true
+	})
+	return !overflow && n == hllRegisters
+}
+
 // sparseToDense converts HLL b to dense (keeping the header's cached
 // cardinality), or reports that its registers do not add up.
 func sparseToDense(b []byte) ([]byte, bool) {
@@ -211,21 +233,7 @@ func sparseToDense(b []byte) ([]byte, bool) {
 	copy(d, b[:hllHdrSize])
 	d[4] = hllDense
 	regs := d[hllHdrSize:]
-	overflow := false
-	n := sparseOps(b[hllHdrSize:], func(first, n int, val uint8) bool {
-		if val == 0 {
-			return true
-		}
-		if first+n > hllRegisters {
-			overflow = true
-			return false
-		}
-		for i := first; i < first+n; i++ {
-			denseSet(regs, i, val)
-		}
-		return true
-	})
-	if overflow || n != hllRegisters {
+	if !sparseEachSet(b[hllHdrSize:], func(i int, val uint8) { denseSet(regs, i, val) }) {
 		return nil, false
 	}
 	return d, true
@@ -395,21 +403,7 @@ func hllMerge(maxRegs []uint8, b []byte) bool {
 		}
 		return true
 	}
-	overflow := false
-	n := sparseOps(b[hllHdrSize:], func(first, n int, val uint8) bool {
-		if val == 0 {
-			return true
-		}
-		if first+n > hllRegisters {
-			overflow = true
-			return false
-		}
-		for i := first; i < first+n; i++ {
-			maxRegs[i] = max(maxRegs[i], val)
-		}
-		return true
-	})
-	return !overflow && n == hllRegisters
+	return sparseEachSet(b[hllHdrSize:], func(i int, val uint8) { maxRegs[i] = max(maxRegs[i], val) })
 }
 
 // hllHisto counts HLL b's registers by value; invalid reports a sparse
