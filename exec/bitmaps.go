@@ -370,7 +370,7 @@ func cmdBitOp(c *Ctx, args [][]byte) error {
 	}
 	c.R.Int(int64(maxLen))
 	// The result replaces whatever dst held, expiry included, as SET does.
-	return putString(c, dst, 0, string(res))
+	return c.Tx.PutString(dst, 0, string(res))
 }
 
 // BITFIELD overflow behaviours.
