@@ -29,6 +29,10 @@ type ShardFile struct {
 	Sync string `yaml:"sync"`
 	// ExpiryInterval is how often expired keys are actively removed.
 	ExpiryInterval time.Duration `yaml:"expiry-interval"`
+	// SweepBatch is how many elements of deleted collections one
+	// background sweep transaction deletes (each batch is followed by at
+	// least as long a pause for the partition's writers).
+	SweepBatch int `yaml:"sweep-batch"`
 	// MetricsAddr serves /metrics and /healthz over HTTP. Empty means none.
 	MetricsAddr string `yaml:"metrics-addr"`
 	// Pprof also serves Go's runtime profiles (/debug/pprof/) on
@@ -79,6 +83,7 @@ func DefaultShardFile() ShardFile {
 		Partitions:      DefaultPartitions,
 		Sync:            string(shard.SyncEverySec),
 		ExpiryInterval:  100 * time.Millisecond,
+		SweepBatch:      256,
 		LogLevel:        DefaultLogLevel,
 		Limits:          DefaultLimits(),
 		Gossip:          DefaultGossip(),
@@ -109,6 +114,7 @@ func (f *ShardFile) RegisterFlags(fs *flag.FlagSet) {
 	fs.IntVar(&f.Partitions, "partitions", f.Partitions, "`COUNT` of partitions in the cluster: a power of two, the same on every node")
 	fs.StringVar(&f.Sync, "sync", f.Sync, "fsync `POLICY` of partition files: always, everysec or no")
 	fs.DurationVar(&f.ExpiryInterval, "expiry-interval", f.ExpiryInterval, "`DURATION` between active expiry runs, e.g. 100ms")
+	fs.IntVar(&f.SweepBatch, "sweep-batch", f.SweepBatch, "`COUNT` of deleted collections' elements one background sweep transaction deletes")
 	fs.StringVar(&f.MetricsAddr, "metrics-addr", f.MetricsAddr, "`HOST:PORT` serving /metrics and /healthz over HTTP (empty: none)")
 	fs.BoolVar(&f.Pprof, "pprof", f.Pprof, "also serve Go's profiles under /debug/pprof/ on metrics-addr")
 	fs.StringVar(&f.LogLevel, "log-level", f.LogLevel, "log `LEVEL`: debug, info, warn or error")
@@ -140,6 +146,7 @@ func (f ShardFile) Validate() error {
 	default:
 		p.add("sync", strconv.Quote(f.Sync), "is not a sync policy (always, everysec, no)")
 	}
+	p.positive("sweep-batch", int64(f.SweepBatch), strconv.Itoa(f.SweepBatch))
 	if f.ExpiryInterval <= 0 {
 		p.add("expiry-interval", f.ExpiryInterval.String(), "must be positive")
 	}
@@ -225,6 +232,7 @@ func (f ShardFile) ToShardConfig() shard.Config {
 		Partitions:     f.Partitions,
 		Sync:           shard.SyncPolicy(f.Sync),
 		ExpiryInterval: f.ExpiryInterval,
+		SweepBatch:     f.SweepBatch,
 		Limits:         f.Limits.ToResp(),
 		MinInSync:      f.MinInSync,
 		CommitLevel:    shard.CommitLevel(f.CommitLevel),

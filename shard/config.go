@@ -42,6 +42,12 @@ type Config struct {
 	// ExpiryInterval is how often expired keys are actively removed.
 	// Default 100ms.
 	ExpiryInterval time.Duration
+	// SweepBatch is how many storage keys of deleted collections one
+	// sweep transaction deletes. The sweep holds the partition's write
+	// lock for one batch at a time and then leaves it to writers for at
+	// least as long, so a huge UNLINK costs other writes of its partition
+	// at most about one batch of delay. Default DefaultSweepBatch.
+	SweepBatch int
 	// ReplLogSize is how many recent effects each partition keeps in
 	// memory for followers catching up without a snapshot (the logs of a
 	// shard are also bounded to about 256 MiB in all). Default DefaultReplLogSize.

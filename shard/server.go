@@ -29,6 +29,7 @@ import (
 const (
 	DefaultSync           = SyncEverySec
 	DefaultExpiryInterval = 100 * time.Millisecond
+	DefaultSweepBatch     = 256
 )
 
 // metricsInterval is how often the key, partition and size gauges are refreshed.
@@ -130,8 +131,9 @@ func newServer(cfg Config, now func() time.Time) (*Server, error) {
 			return nil, err
 		}
 	}
-	s.bg.Add(2)
+	s.bg.Add(3)
 	go s.expiryLoop()
+	go s.sweepLoop()
 	go s.metricsLoop()
 	return s, nil
 }
@@ -184,6 +186,9 @@ func (c Config) validate() error {
 func (c Config) withDefaults() Config {
 	if c.Sync == "" {
 		c.Sync = DefaultSync
+	}
+	if c.SweepBatch <= 0 {
+		c.SweepBatch = DefaultSweepBatch
 	}
 	if c.ExpiryInterval == 0 {
 		c.ExpiryInterval = DefaultExpiryInterval
@@ -380,11 +385,6 @@ func (s *Server) reapAll() int {
 			total += n
 			if err != nil {
 				s.log.Error("active expiry failed", "shard", s.cfg.ID, "partition", p.id, "err", err)
-			}
-		}
-		if p.tombstones.Load() > 0 {
-			if err := s.sweep(p, now); err != nil {
-				s.log.Error("sweeping deleted collections failed", "shard", s.cfg.ID, "partition", p.id, "err", err)
 			}
 		}
 	}

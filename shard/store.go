@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/tidwall/btree"
 	"github.com/tidwall/buntdb"
@@ -408,33 +409,56 @@ func (s *Server) reap(p *partition, now int64) (int, error) {
 // included (as Redis's DBSIZE counts them).
 func (p *partition) keys() int { return int(p.keysNow.Load()) }
 
-// sweepBatch bounds the storage keys one sweep transaction deletes, so
-// that freeing a huge collection never holds its partition for long.
-const sweepBatch = 512
-
-// sweep deletes the elements of p's deleted collections, at most
-// sweepPerTick storage keys of them, in transactions of sweepBatch.
-func (s *Server) sweep(p *partition, now int64) error {
-	for done := 0; done < sweepPerTick && p.tombstones.Load() > 0; {
-		p.mu.Lock()
-		if p.follower {
-			p.mu.Unlock() // its master sweeps; the deletions arrive as effects
-			return nil
+// sweepLoop deletes, in the background, the elements of the collections
+// deleted on the partitions this shard masters (see store.Txn.Sweep).
+// Each batch holds its partition's write lock; after it the partition is
+// left to its writers for at least as long as the batch took, so the sweep
+// takes at most about half of a partition's write time and a write waits
+// for at most one batch. The deletions replicate like any other effect.
+func (s *Server) sweepLoop() {
+	defer s.bg.Done()
+	t := time.NewTicker(s.cfg.ExpiryInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
 		}
-		n := 0
-		var t txn
-		err := s.commit(p, &t, now, func(t *txn) (err error) {
-			n, err = t.Sweep(sweepBatch)
-			return err
-		})
-		p.mu.Unlock()
-		if err != nil || n == 0 {
-			return err
+		for i := range s.parts {
+			p := s.parts[i].Load()
+			for p != nil && p.tombstones.Load() > 0 {
+				start := time.Now()
+				n, err := s.sweepBatch(p)
+				if err != nil {
+					s.log.Error("sweeping deleted collections failed", "shard", s.cfg.ID, "partition", p.id, "err", err)
+				}
+				if err != nil || n == 0 {
+					break
+				}
+				select {
+				case <-s.stop:
+					return
+				case <-time.After(max(time.Since(start), time.Millisecond)):
+				}
+			}
 		}
-		done += n
 	}
-	return nil
 }
 
-// sweepPerTick bounds what one partition sweeps per expiry tick.
-const sweepPerTick = 8 * sweepBatch
+// sweepBatch runs one sweep transaction on p and returns how many storage
+// keys it deleted: none on a follower, whose master sweeps.
+func (s *Server) sweepBatch(p *partition) (int, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.follower {
+		return 0, nil
+	}
+	n := 0
+	var t txn
+	err := s.commit(p, &t, s.nowMS(), func(t *txn) (err error) {
+		n, err = t.Sweep(s.cfg.SweepBatch)
+		return err
+	})
+	return n, err
+}
