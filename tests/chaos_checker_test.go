@@ -562,3 +562,81 @@ func TestChaosCounterCheck(t *testing.T) {
 		t.Errorf("repeated replies: ok %v, repeated %v; want a failure naming 2", r.ok(), r.repeated)
 	}
 }
+
+// chaosElemID names one collection element in the element checks: the
+// collection's key and the member (a hash field), so that elements of every
+// collection are checked like unique string writes are.
+func chaosElemID(key, member string) string { return key + "\x00" + member }
+
+// chaosElemCheck is the read-back of the collection elements the workload
+// added.
+type chaosElemCheck struct {
+	chaosWriteCheck
+	// foreign are elements present that no operation added: a write
+	// applied where it was not sent, or corrupted data.
+	foreign []string
+	// dups are list elements present more than once: an RPUSH applied
+	// twice (every pushed value is unique, and nothing retries).
+	dups []string
+}
+
+// failed counts everything the check refuses.
+func (c chaosElemCheck) failed() int { return c.lost() + len(c.foreign) + len(c.dups) }
+
+// chaosCheckElems judges the elements read back (by chaosElemID: the
+// value of a hash field, the score of a sorted-set member, "" for a set or
+// list member) against those acknowledged and those whose add was not
+// acknowledged, as chaosCheckWrites judges unique writes: every
+// acknowledged element must be there with its value, an unacknowledged one
+// may be missing, and nothing else may be there. seen counts how many
+// times each element was read (lists may hold duplicates).
+func chaosCheckElems(acked, ambiguous map[string]string, read map[string]*string, seen map[string]int) chaosElemCheck {
+	c := chaosElemCheck{chaosWriteCheck: chaosCheckWrites(acked, ambiguous, read)}
+	for id, v := range read {
+		if v == nil {
+			continue
+		}
+		_, a := acked[id]
+		_, b := ambiguous[id]
+		if !a && !b {
+			c.foreign = append(c.foreign, id)
+		}
+	}
+	for id, n := range seen {
+		if n > 1 {
+			c.dups = append(c.dups, id)
+		}
+	}
+	sort.Strings(c.foreign)
+	sort.Strings(c.dups)
+	return c
+}
+
+// TestChaosElemCheck checks the accounting of collection elements.
+func TestChaosElemCheck(t *testing.T) {
+	s := func(v string) *string { return &v }
+	e := chaosElemID
+	acked := map[string]string{e("h", "a"): "1", e("h", "b"): "2", e("s", "a"): "", e("z", "a"): "3"}
+	ambiguous := map[string]string{e("s", "x"): "", e("z", "y"): "9"}
+	read := map[string]*string{
+		e("h", "a"): s("1"), e("h", "b"): s("other"), // a changed value
+		e("s", "x"): s(""), // an unacknowledged add applied: allowed
+		e("z", "y"): s("9"),
+		e("l", "q"): s(""), // added by nobody
+	}
+	seen := map[string]int{e("l", "q"): 2}
+	c := chaosCheckElems(acked, ambiguous, read, seen)
+	if !slices.Equal(c.missing, []string{e("s", "a"), e("z", "a")}) || !slices.Equal(c.wrong, []string{e("h", "b")}) {
+		t.Errorf("missing %q, wrong %q", c.missing, c.wrong)
+	}
+	if !slices.Equal(c.foreign, []string{e("l", "q")}) || !slices.Equal(c.dups, []string{e("l", "q")}) {
+		t.Errorf("foreign %q, dups %q", c.foreign, c.dups)
+	}
+	if c.ambiguousPresent != 2 || c.failed() != 5 {
+		t.Errorf("ambiguous present %d, failed %d; want 2 and 5", c.ambiguousPresent, c.failed())
+	}
+	all := map[string]*string{e("h", "a"): s("1"), e("h", "b"): s("2"), e("s", "a"): s(""), e("z", "a"): s("3")}
+	if c := chaosCheckElems(acked, ambiguous, all, nil); c.failed() != 0 {
+		t.Errorf("everything acknowledged read back: %d failures", c.failed())
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"math/rand/v2"
 	"net"
@@ -37,6 +38,9 @@ const (
 	chaosRegistersPerShard = 2
 	// chaosCounters is how many INCR counters the workload shares.
 	chaosCounters = 4
+	// chaosElemTags is how many hash tags each worker's collections use:
+	// under each, one collection of every type (chaosElemTypes).
+	chaosElemTags = 2
 	// chaosOpTimeout bounds one client operation; an operation that takes
 	// longer counts as timed out (outcome unknown).
 	chaosOpTimeout = 1500 * time.Millisecond
@@ -61,11 +65,32 @@ const (
 	chaosIncr                    // INCR of a shared counter
 	chaosRegSet                  // SET of a register key
 	chaosRegGet                  // GET of a register key
+	chaosElem                    // SADD, RPUSH, HSET or ZADD of a unique element
 	chaosKinds
 )
 
 func (k chaosKind) String() string {
-	return [...]string{"unique SET", "INCR", "register SET", "register GET"}[k]
+	return [...]string{"unique SET", "INCR", "register SET", "register GET", "collection add"}[k]
+}
+
+// chaosElemTypes are the collection types whose elements the workload
+// adds, one element per operation.
+var chaosElemTypes = [...]string{"set", "list", "hash", "zset"}
+
+// chaosElemKey is one collection of the workload.
+type chaosElemKey struct{ key, typ string }
+
+// chaosElemKeys returns worker id's collections: one of every type under
+// each of its chaosElemTags hash tags, so each tag's collections share a
+// partition.
+func chaosElemKeys(id int) []chaosElemKey {
+	var keys []chaosElemKey
+	for i := range chaosElemTags {
+		for _, typ := range chaosElemTypes {
+			keys = append(keys, chaosElemKey{key: fmt.Sprintf("chaos:{e%d.%d}:%s", id, i, typ), typ: typ})
+		}
+	}
+	return keys
 }
 
 // chaosOutcome is how one operation ended.
@@ -115,10 +140,15 @@ type chaosWorker struct {
 
 	acked     map[string]string // unique writes acknowledged
 	ambiguous map[string]string // unique writes not acknowledged
-	acks      []chaosAck
-	counters  [chaosCounters]chaosCounter
-	outcomes  [chaosKinds][chaosOutcomes]int
-	firstErr  [chaosKinds][chaosOutcomes]string
+	// elemAcked and elemAmbiguous are the collection elements added, by
+	// chaosElemID, with the value they must read back with (see
+	// chaosCheckElems).
+	elemAcked, elemAmbiguous map[string]string
+	elemKeys                 []chaosElemKey
+	acks                     []chaosAck
+	counters                 [chaosCounters]chaosCounter
+	outcomes                 [chaosKinds][chaosOutcomes]int
+	firstErr                 [chaosKinds][chaosOutcomes]string
 }
 
 func chaosCounterKey(i int) string { return "chaos:c:" + strconv.Itoa(i) }
@@ -133,8 +163,10 @@ func (w *chaosWorker) run(stop <-chan struct{}) {
 		}
 		var kind chaosKind
 		switch r := w.rng.IntN(100); {
-		case r < 45:
+		case r < 35:
 			kind = chaosWrite
+		case r < 48:
+			kind = chaosElem
 		case r < 60:
 			kind = chaosIncr
 		case r < 80:
@@ -195,6 +227,30 @@ func (w *chaosWorker) do(kind chaosKind, n int) error {
 		ret := w.hist.now()
 		if err == nil || errors.Is(err, redis.Nil) {
 			w.hist.addGet(w.id, key, v, call, ret)
+		}
+	case chaosElem:
+		// One unique element per operation: the member is the operation's
+		// unique value, so no add is ever a no-op and every element read
+		// back names the operation that added it.
+		ek := w.elemKeys[w.rng.IntN(len(w.elemKeys))]
+		var want string
+		switch ek.typ {
+		case "set":
+			err = w.rdb.SAdd(ctx, ek.key, value).Err()
+		case "list":
+			err = w.rdb.RPush(ctx, ek.key, value).Err()
+		case "hash":
+			want = "v" + value
+			err = w.rdb.HSet(ctx, ek.key, value, want).Err()
+		case "zset":
+			want = strconv.Itoa(n)
+			err = w.rdb.ZAdd(ctx, ek.key, redis.Z{Score: float64(n), Member: value}).Err()
+		}
+		if err == nil {
+			w.elemAcked[chaosElemID(ek.key, value)] = want
+			w.ack(ek.key)
+		} else {
+			w.elemAmbiguous[chaosElemID(ek.key, value)] = want
 		}
 	}
 	o := chaosClassify(err)
@@ -322,6 +378,71 @@ func chaosReadBack(ctx context.Context, t *testing.T, rdb *redis.Client, keys []
 		case <-time.After(100 * time.Millisecond): // pause before the retry
 		}
 	}
+}
+
+// chaosReadElems reads every collection of keys whole (SMEMBERS, LRANGE,
+// HGETALL, ZRANGE WITHSCORES), pipelined, and returns its elements by
+// chaosElemID with their values (see chaosCheckElems) and how many times
+// each was read. Like chaosReadBack it tries again while reads fail: a
+// failed read says nothing about the data.
+func chaosReadElems(ctx context.Context, t *testing.T, rdb *redis.Client, keys []chaosElemKey) (map[string]*string, map[string]int, error) {
+	for {
+		read, seen, err := chaosReadElemsOnce(ctx, rdb, keys)
+		if err == nil || ctx.Err() != nil {
+			return read, seen, err
+		}
+		t.Logf("reading back the collections: %v; trying again", err)
+		select {
+		case <-ctx.Done():
+			return nil, nil, err
+		case <-time.After(100 * time.Millisecond): // pause before the retry
+		}
+	}
+}
+
+func chaosReadElemsOnce(ctx context.Context, rdb *redis.Client, keys []chaosElemKey) (map[string]*string, map[string]int, error) {
+	pipe := rdb.Pipeline()
+	cmds := make([]redis.Cmder, len(keys))
+	for i, k := range keys {
+		switch k.typ {
+		case "set":
+			cmds[i] = pipe.SMembers(ctx, k.key)
+		case "list":
+			cmds[i] = pipe.LRange(ctx, k.key, 0, -1)
+		case "hash":
+			cmds[i] = pipe.HGetAll(ctx, k.key)
+		case "zset":
+			cmds[i] = pipe.ZRangeWithScores(ctx, k.key, 0, -1)
+		}
+	}
+	_, _ = pipe.Exec(ctx)
+	read, seen := map[string]*string{}, map[string]int{}
+	add := func(key, member, value string) {
+		id := chaosElemID(key, member)
+		read[id] = &value
+		seen[id]++
+	}
+	for i, k := range keys {
+		if err := cmds[i].Err(); err != nil {
+			return nil, nil, fmt.Errorf("%s %s: %w", cmds[i].Name(), k.key, err)
+		}
+		switch c := cmds[i].(type) {
+		case *redis.StringSliceCmd:
+			for _, m := range c.Val() {
+				add(k.key, m, "")
+			}
+		case *redis.MapStringStringCmd:
+			for f, v := range c.Val() {
+				add(k.key, f, v)
+			}
+		case *redis.ZSliceCmd:
+			for _, z := range c.Val() {
+				m, _ := z.Member.(string)
+				add(k.key, m, strconv.FormatFloat(z.Score, 'f', -1, 64))
+			}
+		}
+	}
+	return read, seen, nil
 }
 
 // chaosStoppedShards runs `status` and returns the shards not running.
@@ -568,6 +689,7 @@ func TestChaos(t *testing.T) {
 			id: i, rdb: clients[i%len(clients)], rng: rand.New(rand.NewPCG(seed, uint64(i)+1)),
 			hist: hist, registers: registers, lastAck: lastAck,
 			acked: map[string]string{}, ambiguous: map[string]string{},
+			elemAcked: map[string]string{}, elemAmbiguous: map[string]string{}, elemKeys: chaosElemKeys(i),
 		}
 	}
 
@@ -629,6 +751,8 @@ func TestChaos(t *testing.T) {
 
 	// Merge what the workers saw.
 	acked, ambiguous := map[string]string{}, map[string]string{}
+	elemAcked, elemAmbiguous := map[string]string{}, map[string]string{}
+	var elemKeys []chaosElemKey
 	var counters [chaosCounters]chaosCounter
 	var outcomes [chaosKinds][chaosOutcomes]int
 	var firstErr [chaosKinds][chaosOutcomes]string
@@ -640,6 +764,9 @@ func TestChaos(t *testing.T) {
 		for k, v := range w.ambiguous {
 			ambiguous[k] = v
 		}
+		maps.Copy(elemAcked, w.elemAcked)
+		maps.Copy(elemAmbiguous, w.elemAmbiguous)
+		elemKeys = append(elemKeys, w.elemKeys...)
 		for i := range counters {
 			counters[i].acked += w.counters[i].acked
 			counters[i].ambiguous += w.counters[i].ambiguous
@@ -688,6 +815,33 @@ func TestChaos(t *testing.T) {
 				t.Errorf("proxy %d: %s (written %q) reads back %s", i+1, k, chaosPick(acked, ambiguous, k), lcShow(read[k]))
 			}
 			t.Errorf("%d of %d acknowledged writes lost or changed after kill -9", wc.lost(), wc.acked)
+		}
+	}
+
+	// 1b. Every acknowledged collection element reads back, through both
+	// proxies, each collection read whole once.
+	for i, rdb := range clients {
+		read, seen, err := chaosReadElems(ctx, t, rdb, elemKeys)
+		if err != nil {
+			t.Fatalf("reading back the collections through proxy %d: %v", i+1, err)
+		}
+		ec := chaosCheckElems(elemAcked, elemAmbiguous, read, seen)
+		t.Logf("acknowledged collection elements lost (read through proxy %d): %d of %d in %d collections (%d missing, %d with another value); %d added by nobody, %d list elements twice",
+			i+1, ec.lost(), ec.acked, len(elemKeys), len(ec.missing), len(ec.wrong), len(ec.foreign), len(ec.dups))
+		if i == 0 {
+			t.Logf("unacknowledged collection adds applied anyway: %d of %d (allowed: outcome unknown)", ec.ambiguousPresent, ec.ambiguous)
+		}
+		if ec.failed() > 0 {
+			bad := append(append(append(ec.missing, ec.wrong...), ec.foreign...), ec.dups...)
+			for _, id := range bad[:min(10, len(bad))] {
+				want, ok := elemAcked[id]
+				if !ok {
+					want = elemAmbiguous[id]
+				}
+				t.Errorf("proxy %d: element %q (written %q, acknowledged %v) reads back %s, %d times", i+1, id, want, ok, lcShow(read[id]), seen[id])
+			}
+			t.Errorf("%d of %d acknowledged collection elements lost or changed after kill -9; %d elements nobody added, %d twice",
+				ec.lost(), ec.acked, len(ec.foreign), len(ec.dups))
 		}
 	}
 
@@ -772,8 +926,9 @@ func TestChaos(t *testing.T) {
 	if len(kills) == 0 {
 		t.Errorf("the nemesis killed nothing in %v", duration)
 	}
-	if len(acked) < 100 || lin.sets+lin.gets < 100 {
-		t.Errorf("only %d unique writes and %d register operations succeeded: too few to mean anything", len(acked), lin.sets+lin.gets)
+	if len(acked) < 100 || lin.sets+lin.gets < 100 || len(elemAcked) < 50 {
+		t.Errorf("only %d unique writes, %d collection adds and %d register operations succeeded: too few to mean anything",
+			len(acked), len(elemAcked), lin.sets+lin.gets)
 	}
 	t.Logf("chaos test took %v", time.Since(begin).Round(time.Millisecond))
 }
