@@ -152,15 +152,6 @@ func Lookup(name []byte) *Command {
 	return table[string(buf[:len(name)])]
 }
 
-// Names lists every command exec serves, for the tests that check the
-// table.
-func Names() []string {
-	out := make([]string, 0, len(table))
-	for n := range table {
-		out = append(out, n)
-	}
-	return out
-}
 
 // Run executes one command against tx and appends its reply to r. It
 // checks the arity; an error reply is written into r, and only a store
