@@ -152,7 +152,6 @@ func Lookup(name []byte) *Command {
 	return table[string(buf[:len(name)])]
 }
 
-
 // Run executes one command against tx and appends its reply to r. It
 // checks the arity; an error reply is written into r, and only a store
 // failure is returned.

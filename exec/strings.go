@@ -242,7 +242,6 @@ func cmdMSet(c *Ctx, args [][]byte) error {
 	return nil
 }
 
-
 func cmdMSetNX(c *Ctx, args [][]byte) error {
 	if len(args)%2 == 0 {
 		return Error(resp.WrongArgs("msetnx"))
