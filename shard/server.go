@@ -1,6 +1,7 @@
-// Package shard serves a set of partitions, each stored in its own BuntDB,
-// to proxies over an internal RESP port, executing commands exactly as
-// Redis 7 would.
+// Package shard serves one shard's partitions to proxies over an internal
+// RESP port: it runs exec's commands in store transactions behind the role
+// and lease checks, streams their effects to follower shards through repl,
+// and answers each command once its copies hold what it did.
 package shard
 
 import (
