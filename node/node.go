@@ -157,6 +157,18 @@ func (n *Shard) Close() error {
 	return errors.Join(n.Agent.Close(), n.Server.Close())
 }
 
+// Abandon stops the shard without leaving the cluster: to the other
+// members it looks like a crash (they find out by probing). Its reports
+// stop first, then its agent (cluster.Agent.Abandon), then its server, so
+// that it tells nobody anything on the way down. For failure tests, and
+// for a process that must stop at once. Close after Abandon does nothing
+// more.
+func (n *Shard) Abandon() error {
+	n.cancel()
+	n.wg.Wait()
+	return errors.Join(n.Agent.Abandon(), n.Server.Close())
+}
+
 // Proxy is a proxy process that routes by the cluster map.
 type Proxy struct {
 	Proxy *proxy.Proxy
