@@ -318,7 +318,7 @@ func cmdCopy(c *Ctx, args [][]byte) error {
 func cmdObject(c *Ctx, args [][]byte) error {
 	sub := args[1]
 	if eqFold(sub, "help") && len(args) == 2 {
-		c.R.Strings(objectHelp)
+		c.R.Help(objectHelp)
 		return nil
 	}
 	if len(args) != 3 || !(eqFold(sub, "encoding") || eqFold(sub, "freq") || eqFold(sub, "idletime") || eqFold(sub, "refcount")) {
@@ -389,7 +389,7 @@ var objectHelp = []string{
 	"    Return the number of references of the value associated with the specified",
 	"    <key>.",
 	"HELP",
-	"    Print this help.",
+	"    Prints this help.",
 }
 
 // sanitizeLine replaces CR and LF with spaces, as Redis does in error

@@ -138,10 +138,7 @@ func cmdMemory(c *Ctx, args [][]byte) error {
 		if err := fixed("help"); err != nil {
 			return err
 		}
-		c.R.Array(len(memoryHelp))
-		for _, line := range memoryHelp {
-			c.R.Simple(line)
-		}
+		c.R.Help(memoryHelp)
 	case eqFold(sub, "usage"):
 		return memoryUsageCmd(c, args)
 	case eqFold(sub, "stats"):

@@ -91,3 +91,12 @@ func (r *Reply) Strings(items []string) {
 		r.BulkString(s)
 	}
 }
+
+// Help appends a HELP subcommand's answer: an array of status lines, as
+// Redis's addReplyHelp writes it.
+func (r *Reply) Help(lines []string) {
+	r.Array(len(lines))
+	for _, s := range lines {
+		r.Simple(s)
+	}
+}

@@ -161,7 +161,45 @@ var knownDifferences = []diffKnown{
 		Shardis: "$6\r\nembstr\r\n",
 		Reason:  "OBJECT ENCODING names a string by what Redis would choose when storing its current value; Redis reports raw for a HyperLogLog of 44 bytes or less (PFADD builds a raw string), which is not tracked",
 	},
+	{
+		Command: "SORT {u}list BY w_*",
+		Shardis: "-" + diffSortByDenied + "\r\n",
+		Reason:  diffSortPatternReason,
+	},
+	{
+		Command: "SORT {u}list GET o_*",
+		Shardis: "-" + diffSortGetDenied + "\r\n",
+		Reason:  diffSortPatternReason,
+	},
+	{
+		Command: "SORT {u}list BY {u}w_* GET o_*",
+		Shardis: "-" + diffSortGetDenied + "\r\n",
+		Reason:  diffSortPatternReason,
+	},
+	{
+		Command: "SORT_RO {u}list BY w_*->f",
+		Shardis: "-" + diffSortByDenied + "\r\n",
+		Reason:  diffSortPatternReason,
+	},
+	{
+		Command: "SORT {u}list BY nosort GET {v}o_*",
+		Shardis: "-" + diffSortGetDenied + "\r\n",
+		Reason:  diffSortPatternReason,
+	},
+	{
+		Command: "SORT {u}list STORE {v}dst",
+		Shardis: "-CROSSSLOT Keys in request don't hash to the same slot\r\n",
+		Reason:  "SORT … STORE writes its destination atomically with reading the sorted key, so both must be in one partition, as in Redis Cluster",
+	},
 }
+
+// The errors Shardis gives, as Redis Cluster 7.4 does, for a SORT BY or GET
+// pattern whose keys may be in another slot than the sorted key's.
+const (
+	diffSortByDenied      = "ERR BY option of SORT denied in Cluster mode when keys formed by the pattern may be in different slots."
+	diffSortGetDenied     = "ERR GET option of SORT denied in Cluster mode when keys formed by the pattern may be in different slots."
+	diffSortPatternReason = "SORT's BY and GET patterns name other keys, which must be in the sorted key's partition: as Redis Cluster (7.4 wording) does, Shardis refuses a pattern without the sorted key's {tag} (BY nosort and GET # name no key and are allowed); a standalone Redis accepts any pattern"
+)
 
 // The COMMAND INFO entries Shardis gives for GET and SET (RESP2).
 const (
