@@ -1,4 +1,4 @@
-package node
+package node_test
 
 import (
 	"context"
@@ -9,7 +9,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/shardis/shardis/shard"
+	"github.com/shardis/shardis/internal/testcluster"
 )
 
 // BenchmarkSetThroughProxy measures SETs sent by one client connection
@@ -21,26 +21,21 @@ import (
 // proxy and shards.
 func BenchmarkSetThroughProxy(b *testing.B) {
 	for _, c := range []struct {
-		name          string
-		shards        []string
-		rf, minInSync int
+		name                  string
+		shards, rf, minInSync int
 	}{
-		{"rf=1", []string{"s1"}, 1, 1},
-		{"rf=3", []string{"s1", "s2", "s3"}, 3, 2},
+		{"rf=1", 1, 1, 1},
+		{"rf=3", 3, 3, 2},
 	} {
 		b.Run(c.name, func(b *testing.B) {
-			tc := startCluster(b, c.shards, c.rf, c.minInSync, func(id string) shard.Config {
-				cfg := shardConfig(id)
-				cfg.MinInSync = c.minInSync
-				return cfg
-			})
-			tc.waitFull(30 * time.Second)
-			_, rdb := tc.startProxy()
+			tc := testcluster.StartReplicated(b, testcluster.ReplicatedOptions{Shards: c.shards, RF: c.rf, MinInSync: c.minInSync})
+			tc.WaitFull(30 * time.Second)
+			_, rdb := tc.StartProxy()
 			ctx := context.Background()
 			next := 0
 			for p := range testParts {
-				waitFor(b, 10*time.Second, fmt.Sprintf("a write on partition %d", p), func() bool {
-					return rdb.Set(ctx, keyIn(p, "warm:", &next), "x", 0).Err() == nil
+				testcluster.WaitFor(b, 10*time.Second, fmt.Sprintf("a write on partition %d", p), func() bool {
+					return rdb.Set(ctx, tc.KeyIn(p, "warm:", &next), "x", 0).Err() == nil
 				})
 			}
 			for _, depth := range []int{1, 16} {

@@ -1,6 +1,6 @@
 //go:build !race
 
-package node
+package node_test
 
 // bigHashFields is the size of the big hash of bigkey_test.go: a million
 // fields, so that anything that costs per element (shipping the whole hash

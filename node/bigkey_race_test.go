@@ -1,6 +1,6 @@
 //go:build race
 
-package node
+package node_test
 
 // bigHashFields is the size of the big hash of bigkey_test.go under the
 // race detector, which makes every BuntDB write and every replicated op

@@ -1,4 +1,4 @@
-package node
+package node_test
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/shardis/shardis/internal/testcluster"
 	"github.com/shardis/shardis/ring"
 	"github.com/shardis/shardis/shard"
 	"github.com/shardis/shardis/store"
@@ -43,23 +44,24 @@ func bigField(i int) string { return "field:" + strconv.Itoa(i) }
 // bigHashCluster is an RF 3 cluster holding the big hash, with a proxy
 // client and the hash's partition.
 type bigHashCluster struct {
-	tc  *testCluster
+	t   *testing.T
+	tc  *testcluster.Replicated
 	rdb *redis.Client
 	pid int
 }
 
 // master returns the shard mastering the big hash's partition.
 func (b *bigHashCluster) master() *shard.Server {
-	return b.tc.running[b.tc.state().Parts[b.pid].Master].Server
+	return b.tc.Shard(b.tc.State().Parts[b.pid].Master).Server
 }
 
 // followers returns the other in-sync copies of the big hash's partition.
 func (b *bigHashCluster) followers() map[string]*shard.Server {
-	ps := b.tc.state().Parts[b.pid]
+	ps := b.tc.State().Parts[b.pid]
 	out := map[string]*shard.Server{}
 	for _, id := range ps.InSync {
 		if id != ps.Master {
-			out[id] = b.tc.running[id].Server
+			out[id] = b.tc.Shard(id).Server
 		}
 	}
 	return out
@@ -68,12 +70,12 @@ func (b *bigHashCluster) followers() map[string]*shard.Server {
 // waitFollowersAt waits until every follower of the partition has applied
 // the master's seq.
 func (b *bigHashCluster) waitFollowersAt(d time.Duration) uint64 {
-	b.tc.tb.Helper()
+	b.t.Helper()
 	var seq uint64
-	waitFor(b.tc.tb, d, fmt.Sprintf("the followers of partition %d at their master's seq", b.pid), func() bool {
+	testcluster.WaitFor(b.t, d, fmt.Sprintf("the followers of partition %d at their master's seq", b.pid), func() bool {
 		var err error
 		if seq, err = b.master().Seq(b.pid); err != nil {
-			b.tc.tb.Fatal(err)
+			b.t.Fatal(err)
 		}
 		for _, f := range b.followers() {
 			if got, err := f.Seq(b.pid); err != nil || got != seq {
@@ -91,11 +93,10 @@ func (b *bigHashCluster) waitFollowersAt(d time.Duration) uint64 {
 // all) before it answers, so the copies hold the hash when it returns.
 func startBigHash(t *testing.T) *bigHashCluster {
 	t.Helper()
-	tc := startCluster(t, []string{"s1", "s2", "s3"}, 3, 2, shardConfig)
-	tc.logMapOnFailure()
-	tc.waitFull(30 * time.Second)
-	_, rdb := tc.startProxy()
-	b := &bigHashCluster{tc: tc, rdb: rdb, pid: ring.Partition([]byte(bigHashKey), testParts)}
+	tc := testcluster.StartReplicated(t, testcluster.ReplicatedOptions{Shards: 3})
+	tc.WaitFull(30 * time.Second)
+	_, rdb := tc.StartProxy()
+	b := &bigHashCluster{t: t, tc: tc, rdb: rdb, pid: ring.Partition([]byte(bigHashKey), testParts)}
 	ctx := context.Background()
 	start := time.Now()
 	args := make([]any, 0, 2*bigFieldsPerHSet)
@@ -281,7 +282,7 @@ func TestUnlinkBigHashDoesNotStall(t *testing.T) {
 	next := 0
 	keys := make([]string, 32)
 	for i := range keys {
-		keys[i] = keyIn(b.pid, "during-sweep:", &next)
+		keys[i] = b.tc.KeyIn(b.pid, "during-sweep:", &next)
 	}
 	tomb := store.ElemKey(store.SpaceTombstone, []byte(bigHashKey), 0, nil)
 	tomb = tomb[:len(tomb)-8] // any generation
@@ -346,19 +347,19 @@ func TestUnlinkBigHashDoesNotStall(t *testing.T) {
 	// Every copy ends with the keys written during the sweep and nothing
 	// of the hash: no element, no tombstone.
 	b.waitFollowersAt(10 * time.Second)
-	want, err := digestOf(m, b.pid)
+	want, err := testcluster.DigestOf(m, b.pid)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want.keys != len(keys) {
-		t.Errorf("partition %d holds %d storage keys after the sweep; want the %d written during it", b.pid, want.keys, len(keys))
+	if want.Keys != len(keys) {
+		t.Errorf("partition %d holds %d storage keys after the sweep; want the %d written during it", b.pid, want.Keys, len(keys))
 	}
 	for id, f := range b.followers() {
-		got, err := digestOf(f, b.pid)
+		got, err := testcluster.DigestOf(f, b.pid)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if diff := digestDiff(got, want); diff != "" {
+		if diff := got.Diff(want); diff != "" {
 			t.Errorf("partition %d: follower %s has %s", b.pid, id, diff)
 		}
 	}

@@ -1,4 +1,4 @@
-package node
+package node_test
 
 import (
 	"context"
@@ -15,6 +15,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/shardis/shardis/cluster"
+	"github.com/shardis/shardis/internal/testcluster"
 	"github.com/shardis/shardis/ring"
 	"github.com/shardis/shardis/shard"
 )
@@ -115,23 +116,22 @@ func isRefusal(err error) bool {
 // partition is back to three in-sync copies and takes writes after the
 // restart, and that no acknowledged write is lost.
 func TestTwoSimultaneousFailures(t *testing.T) {
-	ids := []string{"s1", "s2", "s3", "s4", "s5"}
 	const rf, minInSync = 3, 2
-	tc := startCluster(t, ids, rf, minInSync, fileShardConfig(t.TempDir()))
-	tc.logMapOnFailure()
-	tc.recordMaps()
-	tc.waitFull(30 * time.Second)
-	_, rdb := tc.startProxy()
+	tc := testcluster.StartReplicated(t, testcluster.ReplicatedOptions{Shards: 5, RF: rf, MinInSync: minInSync, Dir: t.TempDir()})
+	ids := tc.IDs()
+	tc.RecordMaps()
+	tc.WaitFull(30 * time.Second)
+	_, rdb := tc.StartProxy()
 	ctx := context.Background()
 
 	w := newWriteLog(rdb)
 	t.Cleanup(w.close)
 	w.start(ctx, 4)
-	waitUntil(t, 15*time.Second, "300 acknowledged writes", func() bool { return w.ackedCount() >= 300 })
+	testcluster.WaitFor(t, 15*time.Second, "300 acknowledged writes", func() bool { return w.ackedCount() >= 300 })
 
 	// Crash the two shards (the voter aside) whose loss leaves the most
 	// partitions with fewer than MinInSync in-sync copies.
-	st := tc.state()
+	st := tc.State()
 	doomedBy := func(a, b string) []int {
 		var out []int
 		for p, ps := range st.Parts {
@@ -162,14 +162,13 @@ func TestTwoSimultaneousFailures(t *testing.T) {
 	t.Logf("crashing %s and %s: partitions %v keep one in-sync copy", victims[0], victims[1], doomed)
 	ackedBefore := w.ackedCount()
 	killed := time.Now()
-	tc.crash(victims[0], victims[1])
+	tc.Crash(victims[0], victims[1])
 
-	waitUntil(t, 10*time.Second, "both crashed shards down in the map", func() bool {
-		st := tc.state()
+	tc.WaitState(10*time.Second, "both crashed shards down in the map", func(st cluster.State) bool {
 		return !st.Nodes[victims[0]].Up && !st.Nodes[victims[1]].Up
 	})
 	down := time.Now()
-	st = tc.state()
+	st = tc.State()
 	for _, p := range doomed {
 		if st.CanWrite(p) {
 			t.Errorf("partition %d lost two of three in-sync copies but the map lets it write: %+v", p, st.Parts[p])
@@ -183,7 +182,7 @@ func TestTwoSimultaneousFailures(t *testing.T) {
 	for _, p := range doomed {
 		var last error
 		deadline := time.Now().Add(10 * time.Second)
-		for last = w.write(ctx, keyIn(p, "probe:", &next)); !isRefusal(last); last = w.write(ctx, keyIn(p, "probe:", &next)) {
+		for last = w.write(ctx, tc.KeyIn(p, "probe:", &next)); !isRefusal(last); last = w.write(ctx, tc.KeyIn(p, "probe:", &next)) {
 			if time.Now().After(deadline) {
 				t.Fatalf("partition %d with one in-sync copy: a write answers %v, want NOREPLICAS", p, last)
 			}
@@ -199,16 +198,16 @@ func TestTwoSimultaneousFailures(t *testing.T) {
 		if slices.Contains(doomed, p) {
 			continue
 		}
-		waitUntil(t, 10*time.Second, fmt.Sprintf("a write on partition %d, which kept two in-sync copies", p), func() bool {
-			return w.write(ctx, keyIn(p, "probe:", &next)) == nil
+		testcluster.WaitFor(t, 10*time.Second, fmt.Sprintf("a write on partition %d, which kept two in-sync copies", p), func() bool {
+			return w.write(ctx, tc.KeyIn(p, "probe:", &next)) == nil
 		})
 	}
 	ackedRefusing := w.ackedCount()
-	waitUntil(t, 15*time.Second, "300 more acknowledged writes with two shards down", func() bool {
+	testcluster.WaitFor(t, 15*time.Second, "300 more acknowledged writes with two shards down", func() bool {
 		return w.ackedCount() >= ackedRefusing+300
 	})
 	for _, p := range doomed {
-		if err := w.write(ctx, keyIn(p, "probe:", &next)); !isRefusal(err) {
+		if err := w.write(ctx, tc.KeyIn(p, "probe:", &next)); !isRefusal(err) {
 			t.Errorf("partition %d with one in-sync copy, just before the restart: a write answers %v, want NOREPLICAS", p, err)
 		}
 	}
@@ -217,18 +216,18 @@ func TestTwoSimultaneousFailures(t *testing.T) {
 	// returns to three in-sync copies and takes writes.
 	ackedDown := w.ackedCount()
 	restarted := time.Now()
-	tc.restart(victims[0])
-	tc.restart(victims[1])
-	tc.waitFull(20 * time.Second)
+	tc.Restart(victims[0])
+	tc.Restart(victims[1])
+	tc.WaitFull(20 * time.Second)
 	replicated := time.Since(restarted)
 	for p := range testParts {
-		waitUntil(t, 10*time.Second, fmt.Sprintf("a write on partition %d after the restart", p), func() bool {
-			return w.write(ctx, keyIn(p, "probe:", &next)) == nil
+		testcluster.WaitFor(t, 10*time.Second, fmt.Sprintf("a write on partition %d after the restart", p), func() bool {
+			return w.write(ctx, tc.KeyIn(p, "probe:", &next)) == nil
 		})
 	}
 	writable := time.Since(restarted)
 	ackedWritable := w.ackedCount()
-	waitUntil(t, 10*time.Second, "100 more acknowledged writes after the restart", func() bool {
+	testcluster.WaitFor(t, 10*time.Second, "100 more acknowledged writes after the restart", func() bool {
 		return w.ackedCount() >= ackedWritable+100
 	})
 	w.close()
@@ -252,7 +251,7 @@ func TestTwoSimultaneousFailures(t *testing.T) {
 			l, a.part, a.end.Sub(killed).Round(time.Millisecond))
 	}
 	// Every copy holds what its master holds.
-	for _, d := range settledDiffs(t, tc, 10*time.Second) {
+	for _, d := range tc.SettledDiffs(10 * time.Second) {
 		t.Error(d)
 	}
 	t.Logf("acknowledged writes: %d (%d before the crash, %d while two shards were down, %d after the restart); lost: %d",
@@ -269,17 +268,13 @@ func TestTwoSimultaneousFailures(t *testing.T) {
 // partition again, every copy holds exactly the records its master holds.
 func TestRestartedShardRejoinsWithSameData(t *testing.T) {
 	var snapshots atomic.Int64
-	files := fileShardConfig(t.TempDir())
-	cfgOf := func(id string) shard.Config {
-		cfg := files(id)
-		cfg.Logger = slog.New(countingHandler{msg: "partition loaded from a snapshot", n: &snapshots})
-		return cfg
-	}
-	tc := startCluster(t, []string{"s1", "s2", "s3"}, 3, 2, cfgOf)
-	tc.logMapOnFailure()
-	tc.recordMaps()
-	tc.waitFull(30 * time.Second)
-	_, rdb := tc.startProxy()
+	tc := testcluster.StartReplicated(t, testcluster.ReplicatedOptions{Shards: 3, Dir: t.TempDir(),
+		Shard: func(_ string, cfg *shard.Config) {
+			cfg.Logger = slog.New(countingHandler{msg: "partition loaded from a snapshot", n: &snapshots})
+		}})
+	tc.RecordMaps()
+	tc.WaitFull(30 * time.Second)
+	_, rdb := tc.StartProxy()
 	ctx := context.Background()
 
 	// set writes until acknowledged (SET is idempotent; a write refused or
@@ -307,26 +302,26 @@ func TestRestartedShardRejoinsWithSameData(t *testing.T) {
 		set("before:"+strconv.Itoa(i), strconv.Itoa(i))
 	}
 
-	for _, d := range settledDiffs(t, tc, 10*time.Second) {
+	for _, d := range tc.SettledDiffs(10 * time.Second) {
 		t.Errorf("before the crash: %s", d)
 	}
 
 	// Crash the shard (not the voter) that masters the most partitions,
 	// with no write in flight, noting what it holds.
-	counts := tc.state().Table().Counts()
+	counts := tc.State().Table().Counts()
 	victim := "s2"
 	if counts["s3"].Masters > counts["s2"].Masters {
 		victim = "s3"
 	}
-	atCrash := make([]copyDigest, testParts)
+	atCrash := make([]testcluster.Digest, testParts)
 	for p := range atCrash {
 		var err error
-		if atCrash[p], err = digestOf(tc.running[victim].Server, p); err != nil {
+		if atCrash[p], err = testcluster.DigestOf(tc.Shard(victim).Server, p); err != nil {
 			t.Fatal(err)
 		}
 	}
 	killed := time.Now()
-	tc.crash(victim)
+	tc.Crash(victim)
 
 	duringIn := make([]int, testParts)
 	for i := range during {
@@ -334,32 +329,32 @@ func TestRestartedShardRejoinsWithSameData(t *testing.T) {
 		set(k, strconv.Itoa(i))
 		duringIn[ring.Partition([]byte(k), testParts)]++
 	}
-	waitUntil(t, 10*time.Second, victim+" down in the map", func() bool { return !tc.state().Nodes[victim].Up })
+	tc.WaitState(10*time.Second, victim+" down in the map", func(st cluster.State) bool { return !st.Nodes[victim].Up })
 	wrote := time.Since(killed)
 
 	// The victim's data dir holds what it held when it crashed; it misses
 	// the writes made since, and comparing digests tells (so the check
 	// after the restart would catch a copy missing writes).
-	offline, err := shard.New(tc.shardCfg(victim))
+	offline, err := shard.New(tc.ShardConfig(victim))
 	if err != nil {
 		t.Fatal(err)
 	}
-	st := tc.state()
+	st := tc.State()
 	for p := range testParts {
-		d, err := digestOf(offline, p)
+		d, err := testcluster.DigestOf(offline, p)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if diff := digestDiff(d, atCrash[p]); diff != "" {
+		if diff := d.Diff(atCrash[p]); diff != "" {
 			t.Errorf("partition %d in %s's data dir after the crash: %s", p, victim, diff)
 		}
-		m, err := digestOf(tc.running[st.Parts[p].Master].Server, p)
+		m, err := testcluster.DigestOf(tc.Shard(st.Parts[p].Master).Server, p)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if duringIn[p] > 0 && (digestDiff(d, m) == "" || d.keys+duringIn[p] != m.keys) {
+		if duringIn[p] > 0 && (d.Diff(m) == "" || d.Keys+duringIn[p] != m.Keys) {
 			t.Errorf("partition %d: %s's copy misses %d writes, yet it has %d keys and the master %d (%s)",
-				p, victim, duringIn[p], d.keys, m.keys, digestDiff(d, m))
+				p, victim, duringIn[p], d.Keys, m.Keys, d.Diff(m))
 		}
 	}
 	if err := offline.Close(); err != nil {
@@ -367,24 +362,24 @@ func TestRestartedShardRejoinsWithSameData(t *testing.T) {
 	}
 
 	restarted := time.Now()
-	tc.restart(victim)
-	tc.waitFull(20 * time.Second)
+	tc.Restart(victim)
+	tc.WaitFull(20 * time.Second)
 	rejoined := time.Since(restarted)
 
 	// With no write in flight every copy reaches its master's seq; then
 	// each must hold the master's records.
-	diffs := settledDiffs(t, tc, 10*time.Second)
+	diffs := tc.SettledDiffs(10 * time.Second)
 	for _, d := range diffs {
 		t.Error(d)
 	}
-	st = tc.state()
+	st = tc.State()
 	keys := 0
 	for p, ps := range st.Parts {
-		d, err := digestOf(tc.running[ps.Master].Server, p)
+		d, err := testcluster.DigestOf(tc.Shard(ps.Master).Server, p)
 		if err != nil {
 			t.Fatal(err)
 		}
-		keys += d.keys
+		keys += d.Keys
 	}
 	if keys != len(written) {
 		t.Errorf("the masters hold %d keys, %d were written", keys, len(written))
@@ -399,53 +394,59 @@ func TestRestartedShardRejoinsWithSameData(t *testing.T) {
 		3*testParts, testParts, len(diffs), snapshots.Load(), len(lost))
 }
 
-// settledDiffs waits at most d, with no write in flight, for every in-sync
-// copy of every partition to reach its master's seq, and describes each
-// copy whose records then differ from its master's (or whose seq never
-// got there).
-func settledDiffs(t *testing.T, tc *testCluster, d time.Duration) []string {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for {
-		diffs, settled := compareCopies(t, tc, tc.state())
-		if settled || time.Now().After(deadline) {
-			return diffs
-		}
-		time.Sleep(10 * time.Millisecond) // polling a condition
-	}
+// countingHandler is a log handler that counts the records at Info and
+// above whose message is msg, and discards every record.
+type countingHandler struct {
+	msg string
+	n   *atomic.Int64
 }
 
-// compareCopies compares every in-sync copy of every partition in st with
-// its master's. It reports settled once every copy is at its master's
-// seq, and describes each copy that differs.
-func compareCopies(t *testing.T, tc *testCluster, st cluster.State) (diffs []string, settled bool) {
-	t.Helper()
-	settled = true
-	for p, ps := range st.Parts {
-		want, err := digestOf(tc.running[ps.Master].Server, p)
-		if err != nil {
-			t.Fatal(err)
+func (h countingHandler) Enabled(_ context.Context, l slog.Level) bool { return l >= slog.LevelInfo }
+
+func (h countingHandler) Handle(_ context.Context, r slog.Record) error {
+	if r.Message == h.msg {
+		h.n.Add(1)
+	}
+	return nil
+}
+
+func (h countingHandler) WithAttrs([]slog.Attr) slog.Handler { return h }
+
+func (h countingHandler) WithGroup(string) slog.Handler { return h }
+
+// readFailure is a key that did not read back as written.
+type readFailure struct {
+	key, want, got string
+	err            error
+}
+
+func (f readFailure) String() string {
+	return fmt.Sprintf("%s=%s reads %q, %v", f.key, f.want, f.got, f.err)
+}
+
+// readBack reads every key of want through rdb, pipelined, and returns
+// those whose value differs, in key order.
+func readBack(ctx context.Context, rdb *redis.Client, want map[string]string) []readFailure {
+	keys := make([]string, 0, len(want))
+	for k := range want {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	var bad []readFailure
+	for len(keys) > 0 {
+		batch := keys[:min(200, len(keys))]
+		keys = keys[len(batch):]
+		pipe := rdb.Pipeline()
+		gets := make([]*redis.StringCmd, len(batch))
+		for i, k := range batch {
+			gets[i] = pipe.Get(ctx, k)
 		}
-		for _, id := range ps.InSync {
-			n := tc.running[id]
-			if id == ps.Master {
-				continue
-			}
-			if n == nil {
-				diffs = append(diffs, fmt.Sprintf("partition %d: in-sync copy %s is not running", p, id))
-				continue
-			}
-			got, err := digestOf(n.Server, p)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got.seq != want.seq {
-				settled = false
-			}
-			if diff := digestDiff(got, want); diff != "" {
-				diffs = append(diffs, fmt.Sprintf("partition %d: %s's copy has %s (master %s)", p, id, diff, ps.Master))
+		_, _ = pipe.Exec(ctx)
+		for i, k := range batch {
+			if got, err := gets[i].Result(); err != nil || got != want[k] {
+				bad = append(bad, readFailure{key: k, want: want[k], got: got, err: err})
 			}
 		}
 	}
-	return diffs, settled
+	return bad
 }

@@ -1,10 +1,8 @@
-package node
+package node_test
 
 import (
-	"log/slog"
 	"math"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -14,8 +12,11 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/shardis/shardis/cluster"
+	"github.com/shardis/shardis/internal/testcluster"
 	"github.com/shardis/shardis/metrics"
+	"github.com/shardis/shardis/node"
 	"github.com/shardis/shardis/proxy"
+	"github.com/shardis/shardis/shard"
 )
 
 // metricValue returns the value of the series name{labels} in g (labels as
@@ -108,67 +109,26 @@ func readClusterFigures(t *testing.T, g prometheus.Gatherer) clusterFigures {
 // on shards and proxy alike. Members count the map's shards only: proxies
 // are not in the map.
 func TestClusterMetrics(t *testing.T) {
-	label := "node-metrics-test-" + strconv.FormatInt(time.Now().UnixNano(), 36)
-	raftAddr := freeAddr(t)
-	regs := map[string]*prometheus.Registry{}
-	nodes := map[string]*Shard{}
-	closed := map[string]bool{}
-	t.Cleanup(func() {
-		for id, n := range nodes {
-			if !closed[id] {
-				_ = n.Close()
-			}
-		}
+	regs := map[string]*prometheus.Registry{"s1": metrics.NewRegistry(), "s2": metrics.NewRegistry(), "s3": metrics.NewRegistry()}
+	preg := metrics.NewRegistry()
+	tc := testcluster.StartReplicated(t, testcluster.ReplicatedOptions{
+		Shards: 3,
+		Shard:  func(id string, cfg *shard.Config) { cfg.Registerer = regs[id] },
+		Proxy:  func(cfg *proxy.Config) { cfg.Registerer = preg },
 	})
-	var seeds []string
-	for _, id := range []string{"s1", "s2", "s3"} {
-		voter := ""
-		if id == "s1" {
-			voter = raftAddr
-		}
-		cfg := shardConfig(id)
-		regs[id] = metrics.NewRegistry()
-		cfg.Registerer = regs[id]
-		n, err := StartShard(cfg, agentConfig(label, seeds, voter))
-		if err != nil {
-			t.Fatal(err)
-		}
-		nodes[id] = n
-		if id == "s1" {
-			seeds = []string{n.Agent.Membership().LocalMember().Addr}
-		}
-	}
-	first := nodes["s1"]
-	defer func() {
-		if t.Failed() {
-			st := first.Agent.State()
-			t.Logf("map epoch %d, nodes %+v", st.Epoch, st.Nodes)
-			for p, ps := range st.Parts {
-				t.Logf("partition %d epoch %d master %q replicas %v in sync %v", p, ps.Epoch, ps.Master, ps.Replicas, ps.InSync)
-			}
-		}
-	}()
 
 	inSync := func(f clusterFigures) bool {
 		return f.epoch > 0 && f.up == 3 && f.down == 0 && f.underRepl == 0 && f.insync3 == testParts
 	}
 	for _, id := range []string{"s1", "s2", "s3"} {
-		waitUntil(t, 30*time.Second, id+"'s metrics showing three in-sync copies of every partition", func() bool {
+		testcluster.WaitFor(t, 30*time.Second, id+"'s metrics showing three in-sync copies of every partition", func() bool {
 			return inSync(readClusterFigures(t, regs[id]))
 		})
 	}
 
-	preg := metrics.NewRegistry()
-	pacfg := agentConfig(label, seeds, "")
-	pacfg.Membership.Meta.ID = "p1"
-	px, err := StartProxy(proxy.Config{Addr: "127.0.0.1:0", Logger: slog.New(slog.DiscardHandler), Registerer: preg},
-		pacfg, 10*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = px.Close() })
+	tc.StartProxy()
 	regs["p1"] = preg
-	waitUntil(t, 10*time.Second, "the proxy's metrics showing three in-sync copies of every partition", func() bool {
+	testcluster.WaitFor(t, 10*time.Second, "the proxy's metrics showing three in-sync copies of every partition", func() bool {
 		return inSync(readClusterFigures(t, preg))
 	})
 	for id, reg := range regs {
@@ -181,7 +141,7 @@ func TestClusterMetrics(t *testing.T) {
 	}
 
 	// Crash the shard (not the voter) that masters the most partitions.
-	st := first.Agent.State()
+	st := tc.State()
 	counts := st.Table().Counts()
 	victim := "s2"
 	if counts["s3"].Masters > counts["s2"].Masters {
@@ -196,14 +156,11 @@ func TestClusterMetrics(t *testing.T) {
 	if victimParts == 0 {
 		t.Fatalf("%s masters nothing: %+v", victim, counts)
 	}
-	_ = nodes[victim].Agent.Abandon()
-	_ = nodes[victim].Server.Close()
-	nodes[victim].cancel()
-	closed[victim] = true
+	tc.Crash(victim)
 
 	for _, id := range []string{"s1", map[string]string{"s2": "s3", "s3": "s2"}[victim], "p1"} {
 		reg := regs[id]
-		waitUntil(t, 30*time.Second, id+"'s metrics showing the failover", func() bool {
+		testcluster.WaitFor(t, 30*time.Second, id+"'s metrics showing the failover", func() bool {
 			f := readClusterFigures(t, reg)
 			return f.failoverObs >= 1 && f.down == 1
 		})
@@ -247,20 +204,20 @@ func TestFailoversBetweenMaps(t *testing.T) {
 			{Master: "a"},     // the same
 		},
 	}
-	parts, downSince := failovers(prev, cur)
+	parts, downSince := node.Failovers(prev, cur)
 	if parts != 3 || !slices.Equal(downSince, []int64{1000}) {
 		t.Fatalf("failovers = %d, %v; want 3, [1000]", parts, downSince)
 	}
-	if parts, downSince := failovers(cluster.State{}, cur); parts != 0 || downSince != nil {
+	if parts, downSince := node.Failovers(cluster.State{}, cur); parts != 0 || downSince != nil {
 		t.Fatalf("failovers from the empty map = %d, %v", parts, downSince)
 	}
 
 	reg := prometheus.NewRegistry()
-	m, err := metrics.NewCluster(reg, func() metrics.ClusterView { return clusterView(cur) })
+	m, err := metrics.NewCluster(reg, func() metrics.ClusterView { return node.ClusterView(cur) })
 	if err != nil {
 		t.Fatal(err)
 	}
-	observeFailovers(m, prev, cur, time.UnixMilli(3500))
+	node.ObserveFailovers(m, prev, cur, time.UnixMilli(3500))
 	if got := metricValue(t, reg, "shardis_cluster_failovers_total", ""); got != 3 {
 		t.Errorf("failovers_total = %v, want 3", got)
 	}

@@ -1,9 +1,8 @@
-package node
+package node_test
 
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"strconv"
 	"strings"
 	"sync"
@@ -13,7 +12,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/shardis/shardis/cluster"
-	"github.com/shardis/shardis/proxy"
+	"github.com/shardis/shardis/internal/testcluster"
 	"github.com/shardis/shardis/ring"
 )
 
@@ -34,69 +33,18 @@ type ptOp struct {
 // write (no two masters, no stale read); after healing it rejoins, and no
 // acknowledged write is lost.
 func TestNetworkPartitionIsolatedMasterGoesQuiet(t *testing.T) {
-	label := "node-pt-" + strconv.FormatInt(time.Now().UnixNano(), 36)
-	first, err := StartShard(shardConfig("s1"), agentConfig(label, nil, freeAddr(t)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	seeds := []string{first.Agent.Membership().LocalMember().Addr}
-	nodes := []*Shard{first}
-	t.Cleanup(func() {
-		for i := len(nodes) - 1; i >= 0; i-- {
-			_ = nodes[i].Close()
-		}
-	})
-	faults := &cluster.Faults{}
-	for _, id := range []string{"s2", "s3", "s4"} {
-		acfg := agentConfig(label, seeds, "")
-		if id == "s4" {
-			acfg.Membership.Faults = faults
-		}
-		n, err := StartShard(shardConfig(id), acfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		nodes = append(nodes, n)
-	}
-	isolated := nodes[3]
-	fullyReplicated := func() bool {
-		st := first.Agent.State()
-		if !st.Bootstrapped() || len(st.Nodes) != 4 {
-			return false
-		}
-		for _, n := range st.Nodes {
-			if !n.Up {
-				return false
-			}
-		}
-		for _, ps := range st.Parts {
-			if len(ps.InSync) != 3 || ps.Master == "" {
-				return false
-			}
-		}
-		return true
-	}
-	waitUntil(t, 30*time.Second, "three in-sync copies of every partition", fullyReplicated)
-
-	pacfg := agentConfig(label, seeds, "")
-	pacfg.Membership.Meta.ID = "p1"
-	px, err := StartProxy(proxy.Config{Addr: "127.0.0.1:0", Logger: slog.New(slog.DiscardHandler), RetryBudget: 3 * time.Second},
-		pacfg, 10*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = px.Close() })
+	tc := testcluster.StartReplicated(t, testcluster.ReplicatedOptions{Shards: 4})
+	tc.WaitFull(30 * time.Second)
+	px, rdb := tc.StartProxy()
 	opts := func(addr string) *redis.Options {
 		return &redis.Options{Addr: addr, Protocol: 2, MaxRetries: -1, ReadTimeout: 5 * time.Second, WriteTimeout: 5 * time.Second}
 	}
-	rdb := redis.NewClient(opts(px.Proxy.Addr()))
-	defer rdb.Close()
-	direct := redis.NewClient(opts(isolated.Server.Addr()))
+	direct := redis.NewClient(opts(tc.Shard("s4").Server.Addr()))
 	defer direct.Close()
 	ctx := context.Background()
 
 	// A partition the isolated shard masters, and a key in it.
-	st := first.Agent.State()
+	st := tc.State()
 	part := -1
 	for p, ps := range st.Parts {
 		if ps.Master == "s4" {
@@ -131,7 +79,7 @@ func TestNetworkPartitionIsolatedMasterGoesQuiet(t *testing.T) {
 	// Cut s4 off. Keep reading and writing straight on s4 while the proxy
 	// (which follows the map) writes a new value through the new master.
 	cut := time.Now()
-	faults.Isolate()
+	tc.Isolate("s4")
 	var mu sync.Mutex
 	var ops []ptOp
 	stop := make(chan struct{})
@@ -159,13 +107,13 @@ func TestNetworkPartitionIsolatedMasterGoesQuiet(t *testing.T) {
 		}
 	}()
 	var failedOver time.Time
-	waitUntil(t, 20*time.Second, "a new master for the partition in the map", func() bool {
-		m := first.Agent.State().Parts[part].Master
+	tc.WaitState(20*time.Second, "a new master for the partition in the map", func(st cluster.State) bool {
+		m := st.Parts[part].Master
 		failedOver = time.Now()
 		return m != "s4" && m != ""
 	})
 	var newAcked time.Time // when the first write through the new master was answered
-	waitUntil(t, 20*time.Second, "a write through the new master", func() bool {
+	testcluster.WaitFor(t, 20*time.Second, "a write through the new master", func() bool {
 		if err := rdb.Set(ctx, key, "new", 0).Err(); err != nil {
 			return false
 		}
@@ -174,14 +122,14 @@ func TestNetworkPartitionIsolatedMasterGoesQuiet(t *testing.T) {
 	})
 	acked[key] = "new"
 	// Keep probing s4 a little after the new master took over.
-	waitUntil(t, 10*time.Second, "probes of s4 after the failover", func() bool {
+	testcluster.WaitFor(t, 10*time.Second, "probes of s4 after the failover", func() bool {
 		mu.Lock()
 		defer mu.Unlock()
 		return len(ops) > 0 && ops[len(ops)-1].sent.After(newAcked.Add(200*time.Millisecond))
 	})
 	close(stop)
 	wg.Wait()
-	after := first.Agent.State()
+	after := tc.State()
 	if m := after.Parts[part].Master; m == "s4" || m == "" {
 		t.Fatalf("partition %d master %q after s4 was cut off", part, m)
 	}
@@ -211,7 +159,7 @@ func TestNetworkPartitionIsolatedMasterGoesQuiet(t *testing.T) {
 
 	// The proxy's status shows the map's view: s4 down, partitions with
 	// two in-sync copies counted as under-replicated.
-	waitUntil(t, 10*time.Second, "the proxy's status to show s4 down", func() bool {
+	testcluster.WaitFor(t, 10*time.Second, "the proxy's status to show s4 down", func() bool {
 		ps := px.Proxy.Status()
 		for _, n := range ps.Nodes {
 			if n.ID == "s4" {
@@ -222,11 +170,11 @@ func TestNetworkPartitionIsolatedMasterGoesQuiet(t *testing.T) {
 	})
 
 	// Heal: s4 rejoins, catches up and the cluster is whole again.
-	faults.Heal()
+	tc.Heal("s4")
 	healed := time.Now()
-	waitUntil(t, 30*time.Second, "every partition back to three in-sync copies after healing", fullyReplicated)
+	tc.WaitFull(30 * time.Second)
 	t.Logf("after healing: every partition has three in-sync copies again after %v", time.Since(healed).Round(time.Millisecond))
-	waitUntil(t, 10*time.Second, "the proxy's status to show the cluster whole", func() bool {
+	testcluster.WaitFor(t, 10*time.Second, "the proxy's status to show the cluster whole", func() bool {
 		ps := px.Proxy.Status()
 		for _, n := range ps.Nodes {
 			if n.State != "up" {

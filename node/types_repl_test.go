@@ -1,4 +1,4 @@
-package node
+package node_test
 
 import (
 	"context"
@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/shardis/shardis/internal/testcluster"
 )
 
 // TestTypesReplicate runs a seeded random mix of writes on every data type
@@ -36,10 +38,9 @@ import (
 // deterministic ones on its model keys are checked against a model kept
 // here, and so are the model keys' final contents.
 func TestTypesReplicate(t *testing.T) {
-	tc := startCluster(t, []string{"s1", "s2", "s3"}, 3, 2, shardConfig)
-	tc.logMapOnFailure()
-	tc.waitFull(30 * time.Second)
-	_, rdb := tc.startProxy()
+	tc := testcluster.StartReplicated(t, testcluster.ReplicatedOptions{Shards: 3})
+	tc.WaitFull(30 * time.Second)
+	_, rdb := tc.StartProxy()
 	ctx := context.Background()
 
 	// The mix is seeded; SHARDIS_TYPES_SEED replays a failed run's (the
@@ -715,7 +716,7 @@ func liveStorageKeys(ctx context.Context, rdb *redis.Client, keys []string) (int
 // master's digest, and the masters hold exactly the storage keys the live
 // data of keys needs (so every sweep and every expiry is done and
 // replicated). It fails the test with the last differences otherwise.
-func waitCopiesAgree(t *testing.T, tc *testCluster, rdb *redis.Client, keys []string, d time.Duration) {
+func waitCopiesAgree(t *testing.T, tc *testcluster.Replicated, rdb *redis.Client, keys []string, d time.Duration) {
 	t.Helper()
 	ctx := context.Background()
 	start := time.Now()
@@ -723,13 +724,13 @@ func waitCopiesAgree(t *testing.T, tc *testCluster, rdb *redis.Client, keys []st
 	for polls := 1; ; polls++ {
 		var diffs []string
 		total := 0
-		st := tc.state()
+		st := tc.State()
 		for p, ps := range st.Parts {
-			want, err := digestOf(tc.running[ps.Master].Server, p)
+			want, err := testcluster.DigestOf(tc.Shard(ps.Master).Server, p)
 			if err != nil {
 				t.Fatal(err)
 			}
-			total += want.keys
+			total += want.Keys
 			if len(ps.InSync) != 3 {
 				diffs = append(diffs, fmt.Sprintf("partition %d: in sync %v", p, ps.InSync))
 			}
@@ -737,11 +738,11 @@ func waitCopiesAgree(t *testing.T, tc *testCluster, rdb *redis.Client, keys []st
 				if id == ps.Master {
 					continue
 				}
-				got, err := digestOf(tc.running[id].Server, p)
+				got, err := testcluster.DigestOf(tc.Shard(id).Server, p)
 				if err != nil {
 					t.Fatal(err)
 				}
-				if diff := digestDiff(got, want); diff != "" {
+				if diff := got.Diff(want); diff != "" {
 					diffs = append(diffs, fmt.Sprintf("partition %d: %s's copy has %s (master %s)", p, id, diff, ps.Master))
 				}
 			}
