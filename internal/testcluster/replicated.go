@@ -195,17 +195,14 @@ func (c *Replicated) start(id string) error {
 // IDs returns the shards' IDs, the voter first.
 func (c *Replicated) IDs() []string { return slices.Clone(c.ids) }
 
-// Partitions returns the cluster's partition count.
-func (c *Replicated) Partitions() int { return c.opt.Partitions }
-
 // Shard returns shard id, or nil while it is crashed.
 func (c *Replicated) Shard(id string) *node.Shard { return c.running[id] }
 
-// Voter returns the voter shard, s1.
-func (c *Replicated) Voter() *node.Shard { return c.running[c.ids[0]] }
+// voter returns the voter shard, s1.
+func (c *Replicated) voter() *node.Shard { return c.running[c.ids[0]] }
 
 // State returns the voter's cluster map.
-func (c *Replicated) State() cluster.State { return c.Voter().Agent.State() }
+func (c *Replicated) State() cluster.State { return c.voter().Agent.State() }
 
 // Restart starts a crashed shard again under its ID, on its gossip port
 // (and, with ReplicatedOptions.Dir, its data dir).
@@ -285,7 +282,7 @@ func (c *Replicated) WaitFull(d time.Duration) {
 // test naming what when none does in time.
 func (c *Replicated) WaitState(d time.Duration, what string, cond func(cluster.State) bool) {
 	c.tb.Helper()
-	agent := c.Voter().Agent
+	agent := c.voter().Agent
 	changed, stop := agent.Watch() // before the first read: no map is missed
 	defer stop()
 	timeout := time.NewTimer(d)
@@ -303,7 +300,7 @@ func (c *Replicated) WaitState(d time.Duration, what string, cond func(cluster.S
 // time the cleanups run.
 func (c *Replicated) logMapOnFailure() {
 	c.tb.Cleanup(func() {
-		if !c.tb.Failed() || c.Voter() == nil {
+		if !c.tb.Failed() || c.voter() == nil {
 			return
 		}
 		st := c.State()
@@ -320,7 +317,7 @@ func (c *Replicated) logMapOnFailure() {
 // in-sync copies, and logs the record if the test failed: a shard declared
 // down by mistake, or a copy leaving the in-sync set, shows there.
 func (c *Replicated) RecordMaps() {
-	agent := c.Voter().Agent
+	agent := c.voter().Agent
 	changed, stopWatch := agent.Watch()
 	var (
 		lines []string
