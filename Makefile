@@ -38,10 +38,13 @@ staticcheck:
 lint: fmt-check vet staticcheck
 
 ## test: everything CI runs. Race detector on; fuzz targets run their seed
-## corpus; every Go benchmark runs once so none can rot; the side-by-side
-## benchmark runs one short round (its table goes to a temporary file).
+## corpus; the big-collection tests of node (a 1,000,000-field hash on
+## three copies, built without -race) run on their own afterwards; every
+## Go benchmark runs once so none can rot; the side-by-side benchmark runs
+## one short round (its table goes to a temporary file).
 test: deps lint
 	$(GO) test -race -count=1 -timeout 15m ./...
+	$(GO) test -count=1 -timeout 5m -run 'TestBigHash|TestUnlinkBig' ./node/
 	$(MAKE) bench-smoke
 	$(MAKE) bench-quick
 

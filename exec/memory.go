@@ -18,8 +18,8 @@ func init() {
 // TTLs, one index) as the HeapAlloc growth after runtime.GC over 200,000
 // Sets of fresh strings, minus the strings' size-class-rounded lengths:
 // 80.7 B per item for key/value lengths 16/0, 24/8, 40/16, 64/50 and
-// 100/100 alike. DESIGN.md's "~90 B per key" is the same figure with the
-// rounding of typical strings folded in.
+// 100/100 alike (about 90 B per key once typical strings' rounding is
+// folded in).
 const buntItemOverhead = 80
 
 // memSamplesDefault is Redis's OBJ_COMPUTE_SIZE_DEF_SAMPLES.

@@ -1,3 +1,9 @@
+//go:build !race
+
+// The big-collection tests run without the race detector (make test runs
+// them on their own after the race run): a million fields, three copies
+// and the sweep deleting them again are minutes of work under -race.
+
 package node_test
 
 import (
@@ -16,14 +22,18 @@ import (
 	"github.com/shardis/shardis/store"
 )
 
-// The tests of this file check the promise of the element layout (DESIGN.md,
-// "Data types in BuntDB") on a collection far past any encoding threshold:
+// bigHashFields is the size of the big hash: a million fields, so that
+// anything that costs per element (shipping the whole hash on a write,
+// deleting it in the UNLINK) shows up as seconds.
+const bigHashFields = 1_000_000
+
+// The tests of this file check the promise of the element layout (README,
+// "Records and key spaces") on a collection far past any encoding threshold:
 // a write to one element of a huge hash costs, and ships to the followers,
 // one element and one key record, never the hash; and deleting the hash is
 // O(1) in the command while the bounded background sweep frees its
 // elements without holding its partition long enough to stall other
-// writes. The size of the hash is bigHashFields: a million, or less under
-// the race detector (see bigkey_race_test.go).
+// writes. The size of the hash is bigHashFields.
 
 // bigHashKey is the big hash's name; its partition holds nothing else but
 // what a test writes there on purpose.
