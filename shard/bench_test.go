@@ -22,14 +22,8 @@ type nullConn struct {
 	ctx any
 }
 
-func (c *nullConn) WriteString(s string)           { c.n += len(s) }
-func (c *nullConn) WriteBulk(b []byte)             { c.n += len(b) }
-func (c *nullConn) WriteBulkString(s string)       { c.n += len(s) }
-func (c *nullConn) WriteInt(int)                   { c.n++ }
-func (c *nullConn) WriteInt64(int64)               { c.n++ }
+func (c *nullConn) WriteRaw(b []byte)              { c.n += len(b) }
 func (c *nullConn) WriteError(msg string)          { panic(msg) }
-func (c *nullConn) WriteArray(int)                 { c.n++ }
-func (c *nullConn) WriteNull()                     { c.n++ }
 func (c *nullConn) Context() any                   { return c.ctx }
 func (c *nullConn) SetContext(v any)               { c.ctx = v }
 func (c *nullConn) RemoteAddr() string             { return "bench" }
