@@ -202,6 +202,7 @@ func TestClientTypesGoRedis(t *testing.T) {
 				t.Run("ZSets", func(t *testing.T) { ctZSets(t, rdb) })
 				t.Run("Bitmaps", func(t *testing.T) { ctBitmaps(t, rdb) })
 				t.Run("HLL", func(t *testing.T) { ctHLL(t, rdb) })
+				t.Run("Geo", func(t *testing.T) { ctGeo(t, rdb) })
 				t.Run("Keys", func(t *testing.T) { ctKeys(t, rdb) })
 				t.Run("Encodings", func(t *testing.T) { ctEncodings(t, rdb) })
 				t.Run("Errors", func(t *testing.T) { ctErrors(t, rdb, target.Sharded) })
@@ -525,6 +526,37 @@ func ctHLL(t *testing.T, rdb *redis.Client) {
 		t.Errorf("PFCOUNT %s: %d, want about 1002", h2, n)
 	}
 	ctWant(t, rdb.Type(ctx, dst), "string")
+}
+
+// ctGeo checks GEO through go-redis's typed API: positions and distances
+// parse as floats, searches come back in distance order with their
+// coordinates, and a stored search is a sorted set of geohash scores.
+func ctGeo(t *testing.T, rdb *redis.Client) {
+	ctx := ctCtx(t)
+	g, dst := "{g}sicily", "{g}near"
+	ctWant(t, rdb.GeoAdd(ctx, g,
+		&redis.GeoLocation{Name: "Palermo", Longitude: 13.361389, Latitude: 38.115556},
+		&redis.GeoLocation{Name: "Catania", Longitude: 15.087269, Latitude: 37.502669}), int64(2))
+	if d := ctGet(t, rdb.GeoDist(ctx, g, "Palermo", "Catania", "km")); d < 166.27 || d > 166.28 {
+		t.Errorf("GEODIST Palermo Catania km = %v, want 166.2742", d)
+	}
+	ctWant(t, rdb.GeoHash(ctx, g, "Palermo", "Catania", "Nowhere"), []string{"sqc8b49rny0", "sqdtr74hyu0", ""})
+	pos := ctGet(t, rdb.GeoPos(ctx, g, "Palermo", "Nowhere"))
+	if len(pos) != 2 || pos[0] == nil || pos[1] != nil || pos[0].Longitude < 13.3613 || pos[0].Longitude > 13.3614 {
+		t.Errorf("GEOPOS Palermo Nowhere = %v", pos)
+	}
+	found := ctGet(t, rdb.GeoSearchLocation(ctx, g, &redis.GeoSearchLocationQuery{
+		GeoSearchQuery: redis.GeoSearchQuery{Longitude: 15, Latitude: 37, Radius: 200, RadiusUnit: "km", Sort: "ASC"},
+		WithCoord:      true, WithDist: true,
+	}))
+	if len(found) != 2 || found[0].Name != "Catania" || found[1].Name != "Palermo" || found[0].Dist < 56.44 || found[0].Dist > 56.45 || found[0].Latitude == 0 {
+		t.Errorf("GEOSEARCH FROMLONLAT 15 37 BYRADIUS 200 km ASC = %+v", found)
+	}
+	ctWant(t, rdb.GeoSearchStore(ctx, g, dst, &redis.GeoSearchStoreQuery{
+		GeoSearchQuery: redis.GeoSearchQuery{Member: "Palermo", BoxWidth: 400, BoxHeight: 400, BoxUnit: "km"},
+	}), int64(2))
+	ctWant(t, rdb.ZScore(ctx, dst, "Palermo"), float64(3479099956230698))
+	ctWant(t, rdb.Type(ctx, dst), "zset")
 }
 
 func ctKeys(t *testing.T, rdb *redis.Client) {

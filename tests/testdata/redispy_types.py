@@ -170,6 +170,20 @@ def hll(r):
     eq(r.pfcount("{p}dst"), 4, "pfcount merged")
 
 
+def geo(r):
+    g = "{g}sicily"
+    eq(r.geoadd(g, [13.361389, 38.115556, "Palermo", 15.087269, 37.502669, "Catania"]), 2, "geoadd")
+    d = r.geodist(g, "Palermo", "Catania", unit="km")
+    check(isinstance(d, float) and abs(d - 166.2742) < 0.001, "geodist km: %r" % (d,))
+    eq(r.geohash(g, "Palermo", "Catania"), ["sqc8b49rny0", "sqdtr74hyu0"], "geohash")
+    pos = r.geopos(g, "Palermo", "Nowhere")
+    check(len(pos) == 2 and pos[1] is None and abs(pos[0][0] - 13.361389) < 1e-5, "geopos: %r" % (pos,))
+    near = r.geosearch(g, longitude=15, latitude=37, radius=200, unit="km", sort="ASC", withdist=True)
+    check([n[0] for n in near] == [b"Catania", b"Palermo"] and abs(near[0][1] - 56.4413) < 0.001,
+          "geosearch withdist: %r" % (near,))
+    eq(r.type(g), b"zset", "type of a geo key")
+
+
 def keys(r):
     eq(r.hset("{k}h", mapping={"f": "v"}), 1, "hset")
     eq(r.rpush("{k}l", "a", "b"), 2, "rpush")
@@ -260,7 +274,7 @@ def main():
     cross = tuple(sys.argv[3:5]) or None
     r = redis.Redis(host=host, port=port, socket_timeout=30)
     check(r.flushall() is True, "flushall")
-    for section in (hashes, lists, sets, zsets, bitmaps, hll, keys, pipelines):
+    for section in (hashes, lists, sets, zsets, bitmaps, hll, geo, keys, pipelines):
         section(r)
     errors(r, cross)
     check(r.flushall() is True, "final flushall")
