@@ -114,9 +114,6 @@ func (s *Server) WriteSnapshot(pid int, w io.Writer) (seq uint64, err error) {
 	return seq, nil
 }
 
-// snapshotRecord is one record of a parsed snapshot.
-type snapshotRecord struct{ key, value string }
-
 // snapshotReader reads a snapshot while checksumming it.
 type snapshotReader struct {
 	r       *bufio.Reader
@@ -163,11 +160,15 @@ func (sr *snapshotReader) bytes(n uint64) string {
 	return buf.String()
 }
 
-// readSnapshot parses and verifies a whole snapshot of partition pid.
-func readSnapshot(r io.Reader, pid int, maxItem uint64) (seq, hash uint64, recs []snapshotRecord, err error) {
+// readSnapshot parses a snapshot of partition pid, handing each record to
+// put as it is read (never the whole snapshot at once), and verifies it:
+// records in strictly increasing key order, each a user storage key with a
+// well-formed value, the count and the checksum of the trailer. An error
+// can come after some records were put: the caller undoes them.
+func readSnapshot(r io.Reader, pid int, maxItem uint64, put func(key, value string) error) (seq, hash uint64, err error) {
 	sr := &snapshotReader{r: bufio.NewReaderSize(r, 64<<10), crc: crc32.New(repl.Castagnoli), maxItem: maxItem}
-	bad := func(format string, args ...any) (uint64, uint64, []snapshotRecord, error) {
-		return 0, 0, nil, fmt.Errorf("%w: "+format, append([]any{ErrBadSnapshot}, args...)...)
+	bad := func(format string, args ...any) (uint64, uint64, error) {
+		return 0, 0, fmt.Errorf("%w: "+format, append([]any{ErrBadSnapshot}, args...)...)
 	}
 	if magic := sr.bytes(uint64(len(snapshotMagic))); sr.err != nil || magic != snapshotMagic {
 		return bad("not a snapshot (format %q)", magic)
@@ -183,6 +184,8 @@ func readSnapshot(r io.Reader, pid int, maxItem uint64) (seq, hash uint64, recs 
 	if part != uint64(pid) {
 		return bad("snapshot of partition %d loaded into partition %d", part, pid)
 	}
+	n := uint64(0)
+	last := ""
 	for {
 		klen := sr.uvarint()
 		if sr.err != nil || klen == 0 {
@@ -190,13 +193,22 @@ func readSnapshot(r io.Reader, pid int, maxItem uint64) (seq, hash uint64, recs 
 		}
 		key := sr.bytes(klen)
 		value := sr.bytes(sr.uvarint())
-		if sr.err == nil && !store.IsUserKey(key) {
-			return bad("record %d: %q is not a user storage key", len(recs), key)
+		if sr.err != nil {
+			break
 		}
-		if sr.err == nil && key[0] == store.SpaceKey && !store.ValidRecord(value) {
-			return bad("record %d: malformed record of %d bytes", len(recs), len(value))
+		switch {
+		case !store.IsUserKey(key):
+			return bad("record %d: %q is not a user storage key", n, key)
+		case key[0] == store.SpaceKey && !store.ValidRecord(value):
+			return bad("record %d: malformed record of %d bytes", n, len(value))
+		case n > 0 && key <= last:
+			return bad("records out of order at %d", n)
 		}
-		recs = append(recs, snapshotRecord{key, value})
+		if err := put(key, value); err != nil {
+			return 0, 0, err
+		}
+		last = key
+		n++
 	}
 	count := sr.uvarint()
 	if sr.err != nil {
@@ -210,42 +222,30 @@ func readSnapshot(r io.Reader, pid int, maxItem uint64) (seq, hash uint64, recs 
 	if binary.BigEndian.Uint32(tail[:]) != sum {
 		return bad("checksum mismatch")
 	}
-	if count != uint64(len(recs)) {
-		return bad("%d records, trailer says %d", len(recs), count)
+	if count != n {
+		return bad("%d records, trailer says %d", n, count)
 	}
 	if _, err := sr.r.ReadByte(); err != io.EOF {
 		return bad("trailing bytes")
 	}
-	for i := 1; i < len(recs); i++ {
-		if recs[i-1].key >= recs[i].key {
-			return bad("records out of order at %d", i)
-		}
-	}
-	return seq, hash, recs, nil
+	return seq, hash, nil
 }
 
 // LoadSnapshot replaces the contents of partition pid with a snapshot read
 // from r and sets the partition's seq to the snapshot's, making it a
 // follower (see SetFollower) that continues with the effects after that
-// seq. The snapshot is read and verified first (the partition is untouched
-// if it is bad, and serves its old contents meanwhile); it is then swapped
-// in by one BuntDB transaction, which holds the partition's write lock:
-// readers wait for it and then see only the new contents, never a mix.
+// seq. The snapshot is applied record by record as it is read, in one
+// BuntDB transaction holding the partition's write lock, and verified as
+// it goes (order, records, count, checksum): a bad one rolls the
+// transaction back and leaves the partition as it was. Readers wait for
+// the transaction and then see only the new contents, never a mix; no
+// copy of the whole snapshot is held besides the store itself.
 // The effect log restarts empty (effects before the snapshot are not
 // known here). A snapshot older than the partition's seq is loaded too:
 // that is how a follower that diverged is reset.
 func (s *Server) LoadSnapshot(pid int, r io.Reader) (uint64, error) {
 	if err := s.checkPartition(pid); err != nil {
 		return 0, err
-	}
-	seq, hash, recs, err := readSnapshot(r, pid, uint64(s.limits.MaxBulkLen)+64)
-	if err != nil {
-		return 0, err
-	}
-	for i, rec := range recs {
-		if err := s.checkEffect(pid, &Effect{Partition: pid, Ops: []Op{{Key: rec.key, Value: rec.value}}}); err != nil {
-			return 0, fmt.Errorf("%w: record %d: %v", ErrBadSnapshot, i, err)
-		}
 	}
 	p, err := s.partitionForWrite(pid)
 	if err != nil {
@@ -254,19 +254,27 @@ func (s *Server) LoadSnapshot(pid int, r io.Reader) (uint64, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	var t txn
+	var seq, hash uint64
+	version := p.ctr.Version
 	err = p.db.Update(func(tx *buntdb.Tx) error {
 		t.Begin(tx, &p.ctr, s.nowMS(), true, false)
 		if err := t.Clear(); err != nil {
 			return err
 		}
-		for _, rec := range recs {
-			if err := t.PutRaw(rec.key, rec.value); err != nil {
-				return err
+		var err error
+		seq, hash, err = readSnapshot(r, pid, uint64(s.limits.MaxBulkLen)+64, func(key, value string) error {
+			if err := s.checkEffect(pid, &Effect{Partition: pid, Ops: []Op{{Key: key, Value: value}}}); err != nil {
+				return fmt.Errorf("%w: %v", ErrBadSnapshot, err)
 			}
+			return t.PutRaw(key, value)
+		})
+		if err != nil {
+			return err
 		}
 		return p.setPos(tx, seq, hash, true)
 	})
 	if err != nil {
+		p.ctr.Version = version // the transaction rolled back
 		return 0, err
 	}
 	p.apply(&t)
