@@ -357,7 +357,7 @@ func TestRuntimeConfigs(t *testing.T) {
 	wantLimits := resp.Limits{}.WithDefaults()
 	wantLimits.MaxArgs = 7
 	want := shard.Config{ID: "s1", Addr: "127.0.0.1:7001", DataDir: "/d", Partitions: DefaultPartitions,
-		Sync: shard.SyncAlways, ExpiryInterval: 100 * time.Millisecond, SweepBatch: 256, Limits: wantLimits,
+		Sync: shard.SyncAlways, ExpiryInterval: 100 * time.Millisecond, SweepBatch: 128, Limits: wantLimits,
 		MinInSync: 2, CommitLevel: shard.CommitAll, ReplAckTimeout: shard.DefaultReplAckTimeout,
 		Standalone: true}
 	if !reflect.DeepEqual(sc, want) {

@@ -83,7 +83,7 @@ func DefaultShardFile() ShardFile {
 		Partitions:      DefaultPartitions,
 		Sync:            string(shard.SyncEverySec),
 		ExpiryInterval:  100 * time.Millisecond,
-		SweepBatch:      256,
+		SweepBatch:      128,
 		LogLevel:        DefaultLogLevel,
 		Limits:          DefaultLimits(),
 		Gossip:          DefaultGossip(),

@@ -30,7 +30,7 @@ import (
 const (
 	DefaultSync           = SyncEverySec
 	DefaultExpiryInterval = 100 * time.Millisecond
-	DefaultSweepBatch     = 256
+	DefaultSweepBatch     = 128
 )
 
 // metricsInterval is how often the key, partition and size gauges are refreshed.
