@@ -29,6 +29,10 @@ func size(e *Effect) int {
 	return n
 }
 
+// Push appends effect e, committed at atMS (unix ms) with history hash
+// hash after it and prevHash before it, then drops the oldest effects
+// while the log holds more than maxEntries or maxBytes (the newest is kept
+// whatever its size).
 func (l *Log) Push(e Effect, atMS int64, hash, prevHash uint64, maxEntries, maxBytes int) {
 	if l.Len() == 0 {
 		l.base = prevHash
@@ -69,6 +73,8 @@ func (l *Log) CommittedAt(next, last uint64) (ms int64, ok bool) {
 	return l.at[i], true
 }
 
+// Reset empties the log, as when the partition it follows was replaced
+// (a snapshot load) or stopped keeping one.
 func (l *Log) Reset() { *l = Log{} }
 
 // Since returns up to max logged effects after afterSeq, oldest first
