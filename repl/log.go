@@ -57,7 +57,7 @@ func (l *Log) Push(e Effect, atMS int64, hash, prevHash uint64, maxEntries, maxB
 	}
 }
 
-// committedAt returns when the effect with seq next was committed, for a
+// CommittedAt returns when the effect with seq next was committed, for a
 // log ending at seq last (next in 1..last). When next has left the log it
 // returns the time of the oldest effect logged: next is older still. It
 // reports false when the log holds no effect to tell by.
