@@ -30,7 +30,7 @@ type reply struct {
 	// reroute, when set, answers request i again after a shard refused it
 	// with NOTMASTER (the map it was routed by is out of date). rt is the
 	// map the requests were routed by.
-	reroute func(r *reply, i int, rt *routing) []byte
+	reroute func(r *reply, i int, rt *routing) ([]byte, error)
 	rt      *routing
 
 	// A command forwarded whole (the common case) keeps its request and
@@ -297,18 +297,23 @@ func (p *Proxy) partitionOf(ks resp.KeySpan, args [][]byte) (int, bool) {
 }
 
 // rerouteForwarded sends a forwarded command again by rt.
-func rerouteForwarded(r *reply, _ int, rt *routing) []byte {
+// A request its shard could not be sent (errShardUnsent) comes back as
+// that error, so that it can be tried again.
+func rerouteForwarded(r *reply, _ int, rt *routing) ([]byte, error) {
 	bc := rt.connFor(r.part)
 	if bc == nil {
-		return resp.AppendError(nil, noMaster(r.part))
+		return resp.AppendError(nil, noMaster(r.part)), nil
 	}
 	q := newRequest(r.req.cmd)
 	bc.send(q)
 	q.wait()
 	if q.err != nil {
-		return resp.AppendError(nil, backendError(q.err))
+		if errors.Is(q.err, errShardUnsent) {
+			return nil, q.err
+		}
+		return resp.AppendError(nil, backendError(q.err)), nil
 	}
-	return q.reply
+	return q.reply, nil
 }
 
 // connFor returns the connection for partition part on its master, or nil
@@ -358,10 +363,10 @@ func (p *Proxy) splitKeys(args [][]byte, stride int, merge func(g *keyGroups, re
 	}
 	return &reply{reqs: reqs, rt: rt, finish: func(reqs []*request, proto int, dst []byte) []byte {
 		return merge(g, reqs, proto, dst)
-	}, reroute: func(_ *reply, gi int, _ *routing) []byte {
+	}, reroute: func(_ *reply, gi int, _ *routing) ([]byte, error) {
 		// Split the refused group again by the new map: the merged answer
 		// has the shape a single group's reply has (array, count or OK).
-		return p.answer(p.splitKeys(g.args[gi], stride, merge), nil)
+		return p.answer(p.splitKeys(g.args[gi], stride, merge), nil), nil
 	}}
 }
 
@@ -467,6 +472,11 @@ func noLease(reply []byte) bool {
 // newer map comes first, before it is sent again.
 const leaseRetry = 20 * time.Millisecond
 
+// unsentRetry is how long a request that could not be sent to its shard
+// (down, or being redialled) waits, unless a newer map comes first,
+// before it is tried again by the same map.
+const unsentRetry = 50 * time.Millisecond
+
 // rerouteMoved answers again, by a newer map, the requests of r that a
 // shard refused with NOTMASTER, and again after a short pause (or by a
 // newer map) those refused with NOLEASE. It waits at most
@@ -482,9 +492,20 @@ func (p *Proxy) rerouteMoved(r *reply) {
 		for (q.err == nil && (notMaster(q.reply) || noLease(q.reply))) || p.awaitsFailover(q) {
 			var next *routing
 			if q.err != nil {
-				// The shard is down and the request never left: the
-				// cluster map will move its partition to a follower.
-				if next = p.awaitNewMap(rt, deadline); next == nil {
+				// The shard is down and the request never left: either a
+				// newer cluster map moves its partition to a follower, or
+				// the shard comes back (a restart faster than a failover)
+				// and the same map serves again once the connection is
+				// redialled; so look again after a short pause too.
+				pause := time.Now().Add(unsentRetry)
+				if pause.After(deadline) {
+					pause = deadline
+				}
+				next = p.awaitNewMap(rt, pause)
+				if next == nil && time.Now().Before(deadline) {
+					next = rt
+				}
+				if next == nil {
 					break // the client gets the CLUSTERDOWN error
 				}
 			} else if noLease(q.reply) {
@@ -505,8 +526,9 @@ func (p *Proxy) rerouteMoved(r *reply) {
 			}
 			rt = next
 			p.metrics.Rerouted.Inc()
-			q.err = nil
-			q.reply = append(q.reply[:0], r.reroute(r, i, rt)...)
+			b, err := r.reroute(r, i, rt)
+			q.err = err
+			q.reply = append(q.reply[:0], b...)
 			q.plain = false // the hint was about the refusal
 		}
 	}
