@@ -183,8 +183,9 @@ func (p *Proxy) dispatch(cl *client, c redcon.Command, earlier []*reply) *reply 
 	args := c.Args
 	cmd := resp.Lookup(args[0])
 	if cmd == nil {
-		if h, ok := adminCommands[strings.ToLower(string(args[0]))]; ok && cl.authed {
-			if len(args) != 1 {
+		lower := strings.ToLower(string(args[0]))
+		if h, ok := adminCommands[lower]; ok && cl.authed {
+			if len(args) != 1+adminArgs[lower] {
 				return errorReply("admin", start, resp.WrongArgs(string(args[0])))
 			}
 			r := h(p, cl, args, earlier)
@@ -468,20 +469,25 @@ func noLease(reply []byte) bool {
 	return ok
 }
 
-// leaseRetry is how long a request refused with NOLEASE waits, unless a
-// newer map comes first, before it is sent again.
-const leaseRetry = 20 * time.Millisecond
+// Pauses before a refused or unsent request is sent again by the same map
+// (unless a newer map comes first). NOTMASTER says the shard and the proxy
+// disagree about the partition's master: either the proxy's map is older
+// (a newer one is on its way) or the shard's is (it has not applied the map
+// that made it master yet), so after a short pause the same shard is asked
+// again. NOLEASE clears when the lease comes back. A request that could not
+// be sent (shard down, or being redialled) waits longer: a restart or a
+// failover takes at least that.
+const (
+	leaseRetry  = 20 * time.Millisecond
+	unsentRetry = 50 * time.Millisecond
+)
 
-// unsentRetry is how long a request that could not be sent to its shard
-// (down, or being redialled) waits, unless a newer map comes first,
-// before it is tried again by the same map.
-const unsentRetry = 50 * time.Millisecond
-
-// rerouteMoved answers again, by a newer map, the requests of r that a
-// shard refused with NOTMASTER, and again after a short pause (or by a
-// newer map) those refused with NOLEASE. It waits at most
-// Config.RetryBudget; then the client gets TRYAGAIN (safe for a client to
-// retry: nothing ran).
+// rerouteMoved sends again the requests of r that a shard refused with
+// NOTMASTER or NOLEASE, or that could not be sent to a shard that is down:
+// by a newer map as soon as one comes, else by the same map after a short
+// pause. It waits at most Config.RetryBudget; then the client gets
+// TRYAGAIN (safe for a client to retry: nothing ran), or the
+// connection error of an unsent request.
 func (p *Proxy) rerouteMoved(r *reply) {
 	if r.reroute == nil {
 		return
@@ -490,39 +496,23 @@ func (p *Proxy) rerouteMoved(r *reply) {
 	for i, q := range r.reqs {
 		rt := r.rt
 		for (q.err == nil && (notMaster(q.reply) || noLease(q.reply))) || p.awaitsFailover(q) {
-			var next *routing
+			retry := leaseRetry
 			if q.err != nil {
-				// The shard is down and the request never left: either a
-				// newer cluster map moves its partition to a follower, or
-				// the shard comes back (a restart faster than a failover)
-				// and the same map serves again once the connection is
-				// redialled; so look again after a short pause too.
-				pause := time.Now().Add(unsentRetry)
-				if pause.After(deadline) {
-					pause = deadline
-				}
-				next = p.awaitNewMap(rt, pause)
-				if next == nil && time.Now().Before(deadline) {
-					next = rt
-				}
-				if next == nil {
-					break // the client gets the CLUSTERDOWN error
-				}
-			} else if noLease(q.reply) {
-				pause := time.Now().Add(leaseRetry)
-				if pause.After(deadline) {
-					pause = deadline
-				}
-				next = p.awaitNewMap(rt, pause)
-				if next == nil && time.Now().Before(deadline) {
-					next = rt // no newer map: ask the same shard again
-				}
-			} else {
-				next = p.awaitNewMap(rt, deadline)
+				retry = unsentRetry
+			}
+			pause := time.Now().Add(retry)
+			if pause.After(deadline) {
+				pause = deadline
+			}
+			next := p.awaitNewMap(rt, pause)
+			if next == nil && time.Now().Before(deadline) {
+				next = rt // no newer map yet: ask by the same one again
 			}
 			if next == nil {
-				q.reply = resp.AppendError(q.reply[:0], "TRYAGAIN the shard no longer masters this key's partition and no newer cluster map arrived in time")
-				break
+				if q.err == nil {
+					q.reply = resp.AppendError(q.reply[:0], "TRYAGAIN the shard no longer masters this key's partition and no newer cluster map arrived in time")
+				}
+				break // an unsent request's client gets the CLUSTERDOWN error
 			}
 			rt = next
 			p.metrics.Rerouted.Inc()

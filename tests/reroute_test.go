@@ -125,6 +125,76 @@ func TestRerouteOnNotMaster(t *testing.T) {
 	}
 }
 
+// TestRerouteShardBehind: the proxy already routes by a map in which
+// shard-1 masters every partition, but the shards have not applied it yet
+// and shard-1 answers NOTMASTER. No newer map is coming to the proxy: the
+// request must be sent again by the same map until shard-1 catches up.
+func TestRerouteShardBehind(t *testing.T) {
+	const parts = 16
+	c := testcluster.Start(t, testcluster.Options{
+		Shards: 3, Partitions: parts, InMemory: true,
+		Shard: func(cfg *shard.Config) { cfg.MinInSync = 1 },
+		Proxy: func(cfg *proxy.Config) { cfg.RetryBudget = 5 * time.Second },
+	})
+	ctx := context.Background()
+	rdb := redis.NewClient(&redis.Options{Addr: c.Addr, Protocol: 2, MaxRetries: -1})
+	defer rdb.Close()
+
+	addrs := map[string]string{}
+	for i, s := range c.Shards {
+		addrs[fmt.Sprintf("shard-%d", i+1)] = s.Addr()
+	}
+	// The shards' map (epoch 2): the proxy's first placement.
+	initial := ring.Assign(ring.Table{}, []ring.Member{{ID: "shard-1"}, {ID: "shard-2"}, {ID: "shard-3"}}, 1, parts)
+	old := make([]shard.PartRole, parts)
+	next := make([]shard.PartRole, parts)
+	table := ring.Table{Epoch: 3, RF: 1, Partitions: make([]ring.Assignment, parts)}
+	for p := range old {
+		m := initial.Master(p)
+		old[p] = shard.PartRole{Epoch: 2, Master: m, MasterAddr: addrs[m], InSync: []string{m}}
+		next[p] = shard.PartRole{Epoch: 3, Master: "shard-1", MasterAddr: addrs["shard-1"], InSync: []string{"shard-1"}}
+		table.Partitions[p] = ring.Assignment{Master: "shard-1"}
+	}
+	for _, s := range c.Shards {
+		if err := s.ApplyRoles(2, old); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var stale string
+	for _, k := range itKeys("behind:", parts, 1) {
+		if initial.Master(ring.Partition([]byte(k), parts)) != "shard-1" {
+			stale = k
+			break
+		}
+	}
+	if stale == "" {
+		t.Fatal("no partition changes master: the test would prove nothing")
+	}
+	// The proxy is ahead: it routes by epoch 3.
+	if err := c.Proxy.UpdateMap(table, addrs); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- rdb.Set(ctx, stale, "v", 0).Err() }()
+	// Let shard-1 refuse at least once, then let the shards catch up.
+	testcluster.WaitFor(t, 5*time.Second, "shard-1 to refuse the stale request", func() bool {
+		return c.Proxy.WaitingForMap() > 0
+	})
+	for _, s := range c.Shards {
+		if err := s.ApplyRoles(3, next); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("SET while the shard was behind the proxy's map: %v", err)
+	}
+	direct := redis.NewClient(&redis.Options{Addr: addrs["shard-1"], Protocol: 2})
+	defer direct.Close()
+	if v, err := direct.Get(ctx, stale).Result(); err != nil || v != "v" {
+		t.Fatalf("shard-1 %s = %q, %v", stale, v, err)
+	}
+}
+
 // waitCounter waits until at least n requests are waiting for a newer map.
 func waitCounter(t *testing.T, c *testcluster.Cluster, n int) {
 	t.Helper()
