@@ -336,6 +336,14 @@ type MembershipConfig struct {
 	AdvertiseAddr string
 	// AdvertisePort goes with AdvertiseAddr. Zero means the bound port.
 	AdvertisePort int
+	// AdvertiseRESPAddr, when set, is gossiped as Meta.RESPAddr in place
+	// of what the caller put there, which is usually the address its RESP
+	// listener bound: others cannot dial that when it is a wildcard
+	// (0.0.0.0:7001) or sits behind NAT. Its host may be a DNS name (a
+	// Kubernetes pod's stable name); port 0 keeps Meta.RESPAddr's port,
+	// and then an empty Meta.RESPAddr stays empty. Empty means Meta.RESPAddr
+	// as given.
+	AdvertiseRESPAddr string
 	// Seeds are host:port gossip addresses of any existing members. Joining
 	// needs one of them to answer. Empty starts a new cluster of one (the
 	// first node); listing this node's own address is harmless. Host names
@@ -390,6 +398,11 @@ func (c MembershipConfig) Validate() error {
 	case c.AdvertisePort != 0 && c.BindPort == 0:
 		errs = append(errs, fmt.Errorf("cluster: MembershipConfig.AdvertisePort (%d) is set with BindPort 0 (a random port cannot be forwarded)", c.AdvertisePort))
 	}
+	if c.AdvertiseRESPAddr != "" {
+		if err := mlCheckAdvertised(c.AdvertiseRESPAddr); err != nil {
+			errs = append(errs, fmt.Errorf("cluster: MembershipConfig.AdvertiseRESPAddr %q: %v", c.AdvertiseRESPAddr, err))
+		}
+	}
 	for i, s := range c.Seeds {
 		if err := mlCheckHostPort(s); err != nil {
 			errs = append(errs, fmt.Errorf("cluster: MembershipConfig.Seeds[%d] %q: %v", i, s, err))
@@ -408,6 +421,40 @@ func (c MembershipConfig) Validate() error {
 		errs = append(errs, fmt.Errorf("cluster: MembershipConfig.JoinTimeout (%s) is negative", c.JoinTimeout))
 	}
 	return errors.Join(errs...)
+}
+
+// mlCheckAdvertised checks an address to be dialled by others: a host
+// that is not a wildcard, and a port (0 meaning the bound one).
+func mlCheckAdvertised(s string) error {
+	host, port, err := net.SplitHostPort(s)
+	if err != nil {
+		return err
+	}
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		return errors.New("host must be one others can dial, not empty or a wildcard")
+	}
+	if p, err := strconv.Atoi(port); err != nil || p < 0 || p > 65535 {
+		return fmt.Errorf("port %q is not a number in 0-65535", port)
+	}
+	return nil
+}
+
+// mlAdvertiseRESP returns meta with RESPAddr replaced by adv (see
+// MembershipConfig.AdvertiseRESPAddr).
+func mlAdvertiseRESP(meta NodeMeta, adv string) NodeMeta {
+	if adv == "" {
+		return meta
+	}
+	host, port, _ := net.SplitHostPort(adv)
+	if port == "0" {
+		_, bound, err := net.SplitHostPort(meta.RESPAddr)
+		if err != nil {
+			return meta
+		}
+		port = bound
+	}
+	meta.RESPAddr = net.JoinHostPort(host, port)
+	return meta
 }
 
 func mlCheckHostPort(s string) error {
@@ -538,6 +585,7 @@ type Membership struct {
 	metaMu   sync.Mutex // guards meta and metaNode
 	meta     []byte     // encoded local metadata, handed to memberlist
 	metaNode NodeMeta   // decoded form of meta
+	advRESP  string     // MembershipConfig.AdvertiseRESPAddr, applied to every meta
 
 	viewMu sync.RWMutex
 	view   map[string]Member // live members by Name; guarded by viewMu
@@ -565,6 +613,7 @@ func Join(cfg MembershipConfig) (*Membership, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	cfg.Meta = mlAdvertiseRESP(cfg.Meta, cfg.AdvertiseRESPAddr)
 	meta, err := mlEncodeMeta(cfg.Meta, 0)
 	if err != nil {
 		return nil, err
@@ -584,6 +633,7 @@ func Join(cfg MembershipConfig) (*Membership, error) {
 		events:   mlNewEventQueue(),
 		meta:     meta,
 		metaNode: cfg.Meta,
+		advRESP:  cfg.AdvertiseRESPAddr,
 		view:     make(map[string]Member),
 		stop:     make(chan struct{}),
 	}
@@ -686,7 +736,7 @@ func (m *Membership) mlRejoin(seeds []string) {
 		}
 		seen := false
 		for _, s := range seeds {
-			seen = seen || alive[s]
+			seen = seen || mlSeedAlive(s, alive)
 		}
 		if seen {
 			continue
@@ -701,6 +751,37 @@ func (m *Membership) mlRejoin(seeds []string) {
 		}
 		m.opMu.Unlock()
 	}
+}
+
+// mlSeedResolveTimeout bounds the name lookup of one seed in the rejoin
+// loop.
+const mlSeedResolveTimeout = time.Second
+
+// mlSeedAlive reports whether seed is the gossip address of a member in
+// alive (keyed by IP:PORT). A seed given by name (a DNS name for several
+// members, such as a Kubernetes headless service) is looked up, so a member
+// that joined through a name is not taken for cut off, and does not join
+// everyone again every second, while it sees the members behind it.
+func mlSeedAlive(seed string, alive map[string]bool) bool {
+	if alive[seed] {
+		return true
+	}
+	host, port, err := net.SplitHostPort(seed)
+	if err != nil || net.ParseIP(host) != nil {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), mlSeedResolveTimeout)
+	defer cancel()
+	ips, err := net.DefaultResolver.LookupHost(ctx, host)
+	if err != nil {
+		return false
+	}
+	for _, ip := range ips {
+		if alive[net.JoinHostPort(ip, port)] {
+			return true
+		}
+	}
+	return false
 }
 
 // mlJoinSeeds retries memberlist's Join with backoff until one seed
@@ -804,6 +885,7 @@ func (m *Membership) Events() <-chan Event {
 // the first broadcast; a slower spread is finished by gossip and the
 // periodic state syncs.
 func (m *Membership) UpdateMeta(meta NodeMeta) error {
+	meta = mlAdvertiseRESP(meta, m.advRESP)
 	if err := meta.Validate(); err != nil {
 		return err
 	}

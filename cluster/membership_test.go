@@ -265,6 +265,8 @@ func TestMembershipConfigValidate(t *testing.T) {
 		{"negative mult", func(c *MembershipConfig) { c.Timing.SuspicionMult = -1 }, []string{"Timing.SuspicionMult", "-1"}},
 		{"probe timeout", func(c *MembershipConfig) { c.Timing.ProbeTimeout = 200 * time.Millisecond }, []string{"Timing.ProbeTimeout (200ms)", "Timing.ProbeInterval (100ms)"}},
 		{"join timeout", func(c *MembershipConfig) { c.JoinTimeout = -time.Second }, []string{"JoinTimeout", "-1s"}},
+		{"advertise resp wildcard", func(c *MembershipConfig) { c.AdvertiseRESPAddr = "0.0.0.0:7001" }, []string{"AdvertiseRESPAddr", `"0.0.0.0:7001"`, "wildcard"}},
+		{"advertise resp no port", func(c *MembershipConfig) { c.AdvertiseRESPAddr = "shard-1" }, []string{"AdvertiseRESPAddr", `"shard-1"`}},
 	} {
 		c := ok
 		c.Seeds = slices.Clone(ok.Seeds)
@@ -677,5 +679,48 @@ func TestMembershipShutdown(t *testing.T) {
 	}
 	if err := m.UpdateMeta(m.LocalMember().Meta); !errors.Is(err, ErrMembershipClosed) {
 		t.Errorf("UpdateMeta after Shutdown: %v", err)
+	}
+}
+
+// TestMembershipAdvertiseRESPAddr: a node whose RESP listener bound every
+// interface gossips the address it advertises, with the bound port when the
+// advertised one is 0, and keeps it through UpdateMeta.
+func TestMembershipAdvertiseRESPAddr(t *testing.T) {
+	a := mlTestJoin(t, mlTestConfig(t, "a"))
+	cfg := mlTestConfig(t, "b", a.LocalMember().Addr)
+	cfg.Meta.RESPAddr = "0.0.0.0:7001"
+	cfg.AdvertiseRESPAddr = "shard-b.example:0"
+	b := mlTestJoin(t, cfg)
+	const want = "shard-b.example:7001"
+	if got := b.LocalMember().Meta.RESPAddr; got != want {
+		t.Errorf("local RESPAddr = %q, want %q", got, want)
+	}
+	mlWaitFor(t, 3*time.Second, "a sees b's advertised RESP address", func() bool {
+		return slices.ContainsFunc(a.Members(), func(m Member) bool { return m.ID == "b" && m.Meta.RESPAddr == want })
+	})
+	meta := b.LocalMember().Meta
+	meta.Zone = "z2"
+	if err := b.UpdateMeta(meta); err != nil {
+		t.Fatal(err)
+	}
+	if got := b.LocalMember().Meta; got.RESPAddr != want || got.Zone != "z2" {
+		t.Errorf("meta after UpdateMeta = %+v", got)
+	}
+}
+
+// TestMembershipSeedByName: a seed given by name counts as alive when a
+// member behind one of its addresses is, so the rejoin loop leaves a healthy
+// member alone.
+func TestMembershipSeedByName(t *testing.T) {
+	alive := map[string]bool{"127.0.0.1:7946": true}
+	for seed, want := range map[string]bool{
+		"127.0.0.1:7946": true,
+		"localhost:7946": true,
+		"localhost:7947": false,
+		"127.0.0.2:7946": false,
+	} {
+		if got := mlSeedAlive(seed, alive); got != want {
+			t.Errorf("mlSeedAlive(%q) = %v, want %v", seed, got, want)
+		}
 	}
 }
