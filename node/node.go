@@ -210,7 +210,10 @@ func StartProxy(pcfg proxy.Config, acfg cluster.AgentConfig, wait time.Duration)
 		pcfg.Shards = append(pcfg.Shards, proxy.Backend{ID: id, Addr: info.RESPAddr})
 	}
 	pcfg.Partitions = st.Partitions
-	pcfg.ClusterStatus = func(ps *proxy.Status) { clusterStatus(n.Agent.State(), ps) }
+	pcfg.ClusterStatus = func(ps *proxy.Status) {
+		clusterStatus(n.Agent.State(), ps)
+		ps.Cluster = acfg.Membership.Label
+	}
 	pcfg.WaitForFailover = true
 	p, err := proxy.New(pcfg)
 	if err != nil {

@@ -18,9 +18,13 @@ import (
 type localHandler func(p *Proxy, cl *client, args [][]byte, earlier []*reply) *reply
 
 // adminCommands are Shardis's own commands, outside Redis's command table
-// (so COMMAND does not list them). Each takes no arguments.
+// (so COMMAND does not list them). Each takes no arguments unless
+// adminArgs says otherwise.
 var adminCommands = map[string]localHandler{
-	"shardis.status": cmdStatus,
+	"shardis.status":     cmdStatus,
+	"shardis.backup":     cmdBackup,
+	"shardis.backupread": cmdBackupRead,
+	"shardis.backupdone": cmdBackupDone,
 }
 
 // serverVersion is the Redis version whose behaviour Shardis reproduces;

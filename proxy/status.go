@@ -10,6 +10,9 @@ import (
 // state of its connections to each shard. It is what SHARDIS.STATUS and
 // `shardis status` report; the JSON field names are stable for scripts.
 type Status struct {
+	// Cluster is the cluster's name, on a proxy that is a cluster member;
+	// empty otherwise.
+	Cluster string `json:"cluster,omitempty"`
 	// Epoch is the version of the cluster map.
 	Epoch uint64 `json:"epoch"`
 	// Partitions is the cluster's partition count.
