@@ -47,6 +47,17 @@ func cmdDump(c *Ctx, args [][]byte) error {
 	return nil
 }
 
+// DumpRecord returns the DUMP payload of key, whose record r was read
+// through tx (by ScanKeys, say), whether or not r has expired: a tool
+// walking a partition decides about expiry itself from r.Exp.
+func DumpRecord(tx *store.Txn, key []byte, r *store.Record) ([]byte, error) {
+	v, err := dumpValue(&Ctx{Tx: tx, Cfg: &DefaultConfig}, key, r)
+	if err != nil {
+		return nil, err
+	}
+	return rdb.EncodeDump(v), nil
+}
+
 // dumpValue loads a key's whole value: DUMP is O(n) in Redis too.
 func dumpValue(c *Ctx, key []byte, r *store.Record) (rdb.Value, error) {
 	var v rdb.Value
