@@ -181,7 +181,7 @@ func agFull(s State, shards int) bool {
 		}
 	}
 	for _, ps := range s.Parts {
-		if ps.Master == "" || len(ps.Replicas) != min(s.RF, shards) {
+		if ps.Master == "" || len(ps.target()) != min(s.RF, shards) {
 			return false
 		}
 	}

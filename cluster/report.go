@@ -89,15 +89,19 @@ type rpRemoteError struct {
 func (e *rpRemoteError) Error() string { return e.msg }
 func (e *rpRemoteError) Unwrap() error { return e.kind }
 
-// rpReportable checks that cmd is a report a shard may send.
+// rpReportable checks that cmd may be sent through Report: a shard's
+// InSync or OutOfSync report, or an operator's Decommission or
+// SetRebalance (sent by a proxy's admin command). Membership and placement
+// commands are the controller's own.
 func rpReportable(cmd Command) error {
 	switch cmd.(type) {
-	case InSync, OutOfSync:
+	case InSync, OutOfSync, Decommission, SetRebalance:
 		return nil
 	case nil:
 		return fmt.Errorf("%w: nil report", ErrBadCommand)
 	}
-	return fmt.Errorf("%w: %s is not a report (only %s and %s are)", ErrBadCommand, cmd.CommandType(), TypeInSync, TypeOutOfSync)
+	return fmt.Errorf("%w: %s is not a report (only %s, %s, %s and %s are)", ErrBadCommand, cmd.CommandType(),
+		TypeInSync, TypeOutOfSync, TypeDecommission, TypeSetRebalance)
 }
 
 // rpReport is the JSON body of a 200 answer of POST /report.

@@ -50,6 +50,11 @@ type NodeInfo struct {
 	// incarnation restarted: its copies may miss their last writes, so it
 	// is taken down and brought up again like a node that failed.
 	Incarnation string `json:"incarnation,omitempty"`
+	// Draining is set by Decommission: the node is left out of placement,
+	// so its copies move to the others under the move limits; once it
+	// holds none it is drained and may be stopped. A drained node that
+	// goes down leaves the map at once.
+	Draining bool `json:"draining,omitempty"`
 }
 
 // PartState is the controller's view of one partition.
@@ -71,10 +76,17 @@ type PartState struct {
 	Epoch uint64 `json:"epoch"`
 	// Master serves reads and writes; "" while the partition is unavailable.
 	Master string `json:"master,omitempty"`
-	// Replicas is the placement from ring.Assign: the master-designate first,
+	// Replicas is the placement being served: the master-designate first,
 	// then the followers in promotion order. The master moves to Replicas[0]
-	// as soon as Replicas[0] is in sync.
+	// as soon as Replicas[0] is in sync. It becomes Target one move at a
+	// time, under the limits of State.Rebalance (see ctlStep).
 	Replicas []string `json:"replicas,omitempty"`
+	// Target is the placement ring.Assign computed over the current
+	// members; nil means the same as Replicas.
+	Target []string `json:"target,omitempty"`
+	// Moving is set while a move started by ctlStep has copies still
+	// catching up or copies not yet dropped.
+	Moving bool `json:"moving,omitempty"`
 	// InSync lists the copies holding every acknowledged write: placed
 	// replicas in placement order, then copies placement has moved away
 	// (sorted by ID). Only these may become master, and only these count
@@ -115,6 +127,47 @@ type State struct {
 	Nodes map[string]NodeInfo `json:"nodes,omitempty"`
 	// Parts is indexed by partition number.
 	Parts []PartState `json:"parts,omitempty"`
+	// Rebalance holds the limits on partition moves, set by SetRebalance.
+	Rebalance Rebalance `json:"rebalance"`
+	// MovesDone counts the moves finished since the cluster was created.
+	MovesDone uint64 `json:"moves_done,omitempty"`
+}
+
+// Rebalance holds the cluster-wide settings of partition moves. They live
+// in the state, so a change through any proxy applies on every node.
+type Rebalance struct {
+	// Paused stops new moves from starting (moves in flight finish).
+	Paused bool `json:"paused,omitempty"`
+	// MaxMoves bounds the partitions moving at once in the cluster; 0
+	// means DefaultMaxMoves.
+	MaxMoves int `json:"max_moves,omitempty"`
+	// MaxIncoming bounds the partitions one node receives copies of at
+	// once; 0 means DefaultMaxIncoming.
+	MaxIncoming int `json:"max_incoming,omitempty"`
+	// RateBytes bounds the snapshot bytes per second each shard sends; 0
+	// leaves every shard's own configured rate.
+	RateBytes int64 `json:"rate_bytes,omitempty"`
+}
+
+// Defaults of the zero Rebalance fields. They are generous: a cluster's
+// first members join before it holds data, when each move is a few round
+// trips, and the bandwidth limit (RateBytes) is what bounds a move of real
+// data.
+const (
+	DefaultMaxMoves    = 64
+	DefaultMaxIncoming = 16
+)
+
+// Limits returns MaxMoves and MaxIncoming with defaults applied.
+func (r Rebalance) Limits() (maxMoves, maxIncoming int) {
+	maxMoves, maxIncoming = r.MaxMoves, r.MaxIncoming
+	if maxMoves <= 0 {
+		maxMoves = DefaultMaxMoves
+	}
+	if maxIncoming <= 0 {
+		maxIncoming = DefaultMaxIncoming
+	}
+	return maxMoves, maxIncoming
 }
 
 // Command is one transition of the cluster state. Commands are plain
@@ -178,6 +231,24 @@ type Replace struct {
 	AtMS int64 `json:"at_ms"`
 }
 
+// Decommission drains node ID: it leaves placement, its copies move to
+// the other nodes (every move fills the new copy before the old one is
+// dropped), and once it holds none it is drained. It is refused when fewer
+// than RF up nodes would remain in placement. With Cancel the node takes
+// part in placement again.
+type Decommission struct {
+	ID     string `json:"id"`
+	Cancel bool   `json:"cancel,omitempty"`
+}
+
+// SetRebalance changes the move settings; nil fields are left as they are.
+type SetRebalance struct {
+	Paused      *bool  `json:"paused,omitempty"`
+	MaxMoves    *int   `json:"max_moves,omitempty"`
+	MaxIncoming *int   `json:"max_incoming,omitempty"`
+	RateBytes   *int64 `json:"rate_bytes,omitempty"`
+}
+
 // Command type names, as they appear in the JSON envelope.
 const (
 	TypeBootstrap = "bootstrap"
@@ -186,6 +257,9 @@ const (
 	TypeInSync    = "in_sync"
 	TypeOutOfSync = "out_of_sync"
 	TypeReplace   = "replace"
+	// TypeDecommission and TypeSetRebalance are operator commands.
+	TypeDecommission = "decommission"
+	TypeSetRebalance = "set_rebalance"
 )
 
 // CommandType implements Command.
@@ -205,6 +279,12 @@ func (OutOfSync) CommandType() string { return TypeOutOfSync }
 
 // CommandType implements Command.
 func (Replace) CommandType() string { return TypeReplace }
+
+// CommandType implements Command.
+func (Decommission) CommandType() string { return TypeDecommission }
+
+// CommandType implements Command.
+func (SetRebalance) CommandType() string { return TypeSetRebalance }
 
 // Bootstrapped reports whether the cluster's shape is fixed.
 func (s State) Bootstrapped() bool { return s.Partitions > 0 }
@@ -227,6 +307,7 @@ func (s State) Apply(cmd Command) (State, error) {
 	for p := range next.Parts {
 		next.ctlNormalise(p)
 	}
+	next.ctlStep()
 	next.ctlStamp(s)
 	return next, nil
 }
@@ -244,6 +325,8 @@ func (s State) Clone() State {
 				Epoch:      p.Epoch,
 				Master:     p.Master,
 				Replicas:   slices.Clone(p.Replicas),
+				Target:     slices.Clone(p.Target),
+				Moving:     p.Moving,
 				InSync:     slices.Clone(p.InSync),
 				LastMaster: p.LastMaster,
 			}
@@ -337,6 +420,12 @@ func (s State) Validate() error {
 		if err := ctlCheckList(s, p, "replica", ps.Replicas, false); err != nil {
 			return err
 		}
+		if len(ps.Target) > s.RF {
+			return fmt.Errorf("cluster: partition %d has %d target replicas for RF %d", p, len(ps.Target), s.RF)
+		}
+		if err := ctlCheckList(s, p, "target replica", ps.Target, false); err != nil {
+			return err
+		}
 		if err := ctlCheckList(s, p, "in-sync copy", ps.InSync, true); err != nil {
 			return err
 		}
@@ -411,6 +500,7 @@ func (c NodeUp) ctlApply(s *State) error {
 	}
 	n.Up, n.DownSinceMS = true, 0
 	old, known := s.Nodes[n.ID]
+	n.Draining = old.Draining // only Decommission changes it
 	s.Nodes[n.ID] = n
 	if !known || old.Zone != n.Zone {
 		s.ctlPlace()
@@ -424,6 +514,10 @@ func (c NodeDown) ctlApply(s *State) error {
 		return fmt.Errorf("%w: %q", ErrUnknownNode, c.ID)
 	}
 	if !n.Up {
+		return nil
+	}
+	if n.Draining && !s.Holds(c.ID) {
+		delete(s.Nodes, c.ID) // drained and stopped: it holds nothing
 		return nil
 	}
 	n.Up, n.DownSinceMS = false, c.AtMS
@@ -503,6 +597,53 @@ func (c Replace) ctlApply(s *State) error {
 	return nil
 }
 
+func (c Decommission) ctlApply(s *State) error {
+	n, ok := s.Nodes[c.ID]
+	if !ok {
+		return fmt.Errorf("%w: %q", ErrUnknownNode, c.ID)
+	}
+	if n.Draining == !c.Cancel {
+		return nil
+	}
+	if !c.Cancel {
+		left := 0
+		for id, o := range s.Nodes {
+			if id != c.ID && o.Up && !o.Draining {
+				left++
+			}
+		}
+		if left < s.RF {
+			return fmt.Errorf("%w: decommissioning %q would leave %d up nodes in placement for %d copies of each partition",
+				ErrBadCommand, c.ID, left, s.RF)
+		}
+	}
+	n.Draining = !c.Cancel
+	s.Nodes[c.ID] = n
+	s.ctlPlace()
+	return nil
+}
+
+func (c SetRebalance) ctlApply(s *State) error {
+	r := s.Rebalance
+	if c.Paused != nil {
+		r.Paused = *c.Paused
+	}
+	if c.MaxMoves != nil {
+		r.MaxMoves = *c.MaxMoves
+	}
+	if c.MaxIncoming != nil {
+		r.MaxIncoming = *c.MaxIncoming
+	}
+	if c.RateBytes != nil {
+		r.RateBytes = *c.RateBytes
+	}
+	if r.MaxMoves < 0 || r.MaxIncoming < 0 || r.RateBytes < 0 {
+		return fmt.Errorf("%w: negative rebalance limit", ErrBadCommand)
+	}
+	s.Rebalance = r
+	return nil
+}
+
 // ctlReplaceable returns, sorted, the nodes Replace{AtMS: atMS} would drop.
 func (s State) ctlReplaceable(atMS int64) []string {
 	if s.ReplaceAfterMS <= 0 {
@@ -518,25 +659,181 @@ func (s State) ctlReplaceable(atMS int64) []string {
 	return gone
 }
 
-// ctlPlace recomputes Replicas from the current placement and the listed
-// nodes. Down nodes stay in placement until Replace drops them, so a node
-// that returns within the grace period finds its own copies again and only
-// needs the writes it missed, not a full copy.
+// ctlPlace recomputes Target from the current placement and the listed
+// nodes that are not draining. Down nodes stay in placement until Replace
+// drops them, so a node that returns within the grace period finds its own
+// copies again and only needs the writes it missed, not a full copy. A
+// partition that never had a master takes its target at once (it holds no
+// data); the others get there through ctlStep's moves, and meanwhile lose
+// only the copies of nodes no longer listed.
 func (s *State) ctlPlace() {
 	members := make([]ring.Member, 0, len(s.Nodes))
 	for _, n := range s.Nodes {
-		members = append(members, ring.Member{ID: n.ID, Zone: n.Zone})
+		if !n.Draining {
+			members = append(members, ring.Member{ID: n.ID, Zone: n.Zone})
+		}
 	}
 	prev := ring.Table{RF: s.RF, Partitions: make([]ring.Assignment, len(s.Parts))}
-	for p, ps := range s.Parts {
-		if len(ps.Replicas) > 0 {
-			prev.Partitions[p] = ring.Assignment{Master: ps.Replicas[0], Followers: ps.Replicas[1:]}
+	for p := range s.Parts {
+		if t := s.Parts[p].target(); len(t) > 0 {
+			prev.Partitions[p] = ring.Assignment{Master: t[0], Followers: t[1:]}
 		}
 	}
 	next := ring.Assign(prev, members, s.RF, s.Partitions)
 	for p := range s.Parts {
-		s.Parts[p].Replicas = next.Owners(p)
+		ps := &s.Parts[p]
+		ps.Target = next.Owners(p)
+		if ps.Master == "" && ps.Epoch == 0 && ps.LastMaster == "" {
+			ps.Replicas = slices.Clone(ps.Target)
+			continue
+		}
+		ps.Replicas = slices.DeleteFunc(ps.Replicas, func(id string) bool { _, ok := s.Nodes[id]; return !ok })
 	}
+}
+
+// target returns the placement the partition moves towards.
+func (ps *PartState) target() []string {
+	if ps.Target == nil {
+		return ps.Replicas
+	}
+	return ps.Target
+}
+
+// Settled reports whether partition p has no copy to fill or drop: every
+// placed replica on an up node is in sync and every in-sync copy is
+// placed. A partition without a master is settled (nothing can move).
+func (s State) Settled(p int) bool {
+	ps := &s.Parts[p]
+	if ps.Master == "" {
+		return true
+	}
+	for _, id := range ps.Replicas {
+		if n, ok := s.Nodes[id]; ok && n.Up && !slices.Contains(ps.InSync, id) {
+			return false
+		}
+	}
+	for _, id := range ps.InSync {
+		if !slices.Contains(ps.Replicas, id) {
+			return false
+		}
+	}
+	return true
+}
+
+// incoming returns the up replicas of p still catching up.
+func (s State) incoming(p int) []string {
+	ps := &s.Parts[p]
+	var in []string
+	for _, id := range ps.Replicas {
+		if n, ok := s.Nodes[id]; ok && n.Up && !slices.Contains(ps.InSync, id) {
+			in = append(in, id)
+		}
+	}
+	return in
+}
+
+// ctlStep finishes the moves whose partitions settled and starts new
+// ones, setting Replicas to Target, while fewer than MaxMoves partitions
+// are unsettled in the cluster and fewer than MaxIncoming per node receive
+// copies (unless Paused). Partitions short of copies go first, then the
+// rest in partition order. A move adds the new copies as catching-up
+// replicas; the old copies stay in sync, and count for acknowledgements,
+// until every placed copy caught up (ctlNormalise), so a move never lowers
+// the number of in-sync copies.
+func (s *State) ctlStep() {
+	for p := range s.Parts {
+		if ps := &s.Parts[p]; ps.Moving && s.Settled(p) {
+			ps.Moving = false
+			s.MovesDone++
+		}
+	}
+	if s.Rebalance.Paused {
+		return
+	}
+	maxMoves, maxIncoming := s.Rebalance.Limits()
+	inFlight, incoming := 0, map[string]int{}
+	for p := range s.Parts {
+		if !s.Settled(p) {
+			inFlight++
+			for _, id := range s.incoming(p) {
+				incoming[id]++
+			}
+		}
+	}
+	for _, short := range []bool{true, false} {
+		for p := range s.Parts {
+			if inFlight >= maxMoves {
+				return
+			}
+			ps := &s.Parts[p]
+			target := ps.target()
+			if ps.Master == "" || slices.Equal(ps.Replicas, target) || !s.Settled(p) || (len(ps.Replicas) < len(target)) != short {
+				continue
+			}
+			fits := true
+			for _, id := range target {
+				if !slices.Contains(ps.InSync, id) && incoming[id] >= maxIncoming {
+					fits = false
+				}
+			}
+			if !fits {
+				continue
+			}
+			ps.Replicas = slices.Clone(target)
+			s.ctlNormalise(p)
+			if !s.Settled(p) {
+				ps.Moving = true
+				inFlight++
+				for _, id := range s.incoming(p) {
+					incoming[id]++
+				}
+			}
+		}
+	}
+}
+
+// Holds reports whether node id is placed for, targeted by or in sync
+// for any partition.
+func (s State) Holds(id string) bool {
+	for _, ps := range s.Parts {
+		if slices.Contains(ps.Replicas, id) || slices.Contains(ps.Target, id) || slices.Contains(ps.InSync, id) {
+			return true
+		}
+	}
+	return false
+}
+
+// NodeState names a node's state for operators: "up", "down",
+// "draining" (decommissioned, still holding copies) or "drained"
+// (holding none: safe to stop).
+func (s State) NodeState(id string) string {
+	n, ok := s.Nodes[id]
+	switch {
+	case !ok:
+		return "unknown"
+	case n.Draining && !s.Holds(id):
+		return "drained"
+	case n.Draining:
+		return "draining"
+	case n.Up:
+		return "up"
+	}
+	return "down"
+}
+
+// Migrations counts the partitions with a move in flight and those whose
+// placement still differs from their target without one.
+func (s State) Migrations() (inFlight, remaining int) {
+	for p := range s.Parts {
+		ps := &s.Parts[p]
+		switch {
+		case ps.Moving:
+			inFlight++
+		case !slices.Equal(ps.Replicas, ps.target()):
+			remaining++
+		}
+	}
+	return inFlight, remaining
 }
 
 // ctlNormalise applies the rules that follow from the partition's lists
@@ -629,7 +926,8 @@ func ctlSameSet(a, b []string) bool {
 // new placement is not a change of roles) changed.
 func (s *State) ctlStamp(old State) {
 	changed := s.RF != old.RF || s.MinInSync != old.MinInSync || s.Partitions != old.Partitions ||
-		s.ReplaceAfterMS != old.ReplaceAfterMS || len(s.Parts) != len(old.Parts) || !maps.Equal(s.Nodes, old.Nodes)
+		s.ReplaceAfterMS != old.ReplaceAfterMS || len(s.Parts) != len(old.Parts) || !maps.Equal(s.Nodes, old.Nodes) ||
+		s.Rebalance != old.Rebalance || s.MovesDone != old.MovesDone
 	var roles []int
 	for p := range s.Parts {
 		var o PartState
@@ -639,7 +937,8 @@ func (s *State) ctlStamp(old State) {
 		n := s.Parts[p]
 		if n.Master != o.Master || !ctlSameSet(n.InSync, o.InSync) {
 			roles = append(roles, p)
-		} else if !slices.Equal(n.InSync, o.InSync) || !slices.Equal(n.Replicas, o.Replicas) || n.LastMaster != o.LastMaster {
+		} else if !slices.Equal(n.InSync, o.InSync) || !slices.Equal(n.Replicas, o.Replicas) || n.LastMaster != o.LastMaster ||
+			!slices.Equal(n.Target, o.Target) || n.Moving != o.Moving {
 			changed = true
 		}
 	}
@@ -682,6 +981,7 @@ func (s State) Plan(alive map[string]NodeInfo, nowMS int64) []Command {
 			continue
 		}
 		n.ID, n.Up, n.DownSinceMS = id, true, 0
+		n.Draining = s.Nodes[id].Draining // not membership's to say
 		if old, ok := s.Nodes[id]; !ok || old != n {
 			cands = append(cands, NodeUp{Node: n})
 		}

@@ -50,6 +50,10 @@ func DecodeCommand(b []byte) (Command, error) {
 		cmd, err = ctlDecode[OutOfSync](env.Cmd)
 	case TypeReplace:
 		cmd, err = ctlDecode[Replace](env.Cmd)
+	case TypeDecommission:
+		cmd, err = ctlDecode[Decommission](env.Cmd)
+	case TypeSetRebalance:
+		cmd, err = ctlDecode[SetRebalance](env.Cmd)
 	default:
 		return nil, fmt.Errorf("%w: unknown command type %q", ErrBadCommand, env.Type)
 	}

@@ -117,8 +117,8 @@ func TestStateFirstNodesAndCatchUp(t *testing.T) {
 		if ps.Master != "a" || !slices.Equal(ps.InSync, []string{"a"}) {
 			t.Errorf("partition %d: new replicas must start out of sync: %+v", p, ps)
 		}
-		if len(ps.Replicas) != 3 {
-			t.Errorf("partition %d has replicas %v", p, ps.Replicas)
+		if len(ps.target()) != 3 {
+			t.Errorf("partition %d has target %v", p, ps.target())
 		}
 	}
 	if got := s.UnderReplicated(); got != 16 {
@@ -347,11 +347,12 @@ func TestStateJoinKeepsInSyncCopies(t *testing.T) {
 		if !j.CanWrite(p) {
 			t.Errorf("partition %d unwritable during a join", p)
 		}
-		if slices.Contains(ps.Replicas, "d") {
+		if slices.Contains(ps.target(), "d") {
 			moved++
-			// The leaving copy is still a follower in the map.
-			if got := len(j.Table().Owners(p)); got != 4 {
-				t.Errorf("partition %d owners %v", p, j.Table().Owners(p))
+			// A move in flight: the leaving copy is still a follower in
+			// the map; a move not started yet leaves the owners as they were.
+			if got, want := len(j.Table().Owners(p)), map[bool]int{true: 4, false: 3}[ps.Moving]; got != want {
+				t.Errorf("partition %d (moving %v) owners %v", p, ps.Moving, j.Table().Owners(p))
 			}
 		}
 	}
@@ -555,7 +556,11 @@ func TestStateNeverTwoMasters(t *testing.T) {
 			for step := 0; step < 400; step++ {
 				now += int64(rng.IntN(200))
 				var cmd Command
-				switch k := rng.IntN(10); {
+				switch k := rng.IntN(12); {
+				case k == 10:
+					cmd = Decommission{ID: ids[rng.IntN(len(ids))], Cancel: rng.IntN(3) == 0}
+				case k == 11:
+					cmd = SetRebalance{Paused: ptr(rng.IntN(4) == 0), MaxMoves: ptr(rng.IntN(4)), MaxIncoming: ptr(rng.IntN(3))}
 				case k < 3:
 					cmd = NodeUp{Node: NodeInfo{ID: ids[rng.IntN(len(ids))]}}
 				case k < 5:
@@ -578,7 +583,7 @@ func TestStateNeverTwoMasters(t *testing.T) {
 						continue
 					}
 					cmd = OutOfSync{Partition: p, Node: ps.InSync[1+rng.IntN(len(ps.InSync)-1)], PartEpoch: ps.Epoch}
-				default:
+				case k == 9:
 					cmd = Replace{AtMS: now}
 				}
 				next, err := s.Apply(cmd)
