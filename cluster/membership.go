@@ -1222,6 +1222,11 @@ func (w mlLogWriter) Write(p []byte) (int, error) {
 			line = strings.TrimSpace(line[i+1:])
 		}
 	}
+	if level > slog.LevelDebug && strings.Contains(line, net.ErrClosed.Error()) {
+		// memberlist's probes race its own Shutdown, which closed the
+		// socket: nothing an operator can act on.
+		level = slog.LevelDebug
+	}
 	ctx := context.Background()
 	if w.log.Enabled(ctx, level) {
 		w.log.Log(ctx, level, strings.TrimPrefix(line, "memberlist: "))

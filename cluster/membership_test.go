@@ -376,6 +376,7 @@ func TestMembershipLogsToSlog(t *testing.T) {
 	for _, line := range []string{
 		"[DEBUG] memberlist: d1\n", "[INFO] memberlist: i1\n", "[WARN] memberlist: w1\n",
 		"[ERR] memberlist: e1\n", "[ERR] Failed to shutdown transport: e2\n", "plain\n",
+		"[ERR] memberlist: Failed to send UDP ping: write udp 127.0.0.1:1->127.0.0.1:2: use of closed network connection\n",
 	} {
 		if n, err := w.Write([]byte(line)); n != len(line) || err != nil {
 			t.Fatalf("Write(%q) = %d, %v", line, n, err)
@@ -384,6 +385,7 @@ func TestMembershipLogsToSlog(t *testing.T) {
 	for _, want := range []string{
 		"level=DEBUG msg=d1", "level=INFO msg=i1", "level=WARN msg=w1", "level=ERROR msg=e1",
 		`level=ERROR msg="Failed to shutdown transport: e2"`, "level=INFO msg=plain",
+		`level=DEBUG msg="Failed to send UDP ping`,
 	} {
 		if !strings.Contains(buf.String(), want) {
 			t.Errorf("log output lacks %q:\n%s", want, buf.String())
