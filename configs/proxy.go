@@ -53,7 +53,13 @@ type ProxyFile struct {
 	// Gossip makes the proxy a cluster member: it then finds the shards
 	// and routes by the cluster map, and Shards must be empty.
 	Gossip `yaml:",inline"`
-	// ID names the proxy among cluster members. Empty means proxy@ADDR.
+	// Advertise is where the proxy is published to the other members
+	// (and `shardis status`), when Addr or GossipAddr binds a wildcard or
+	// sits behind NAT or a load balancer.
+	Advertise `yaml:",inline"`
+	// ID names the proxy among cluster members. Empty means proxy@ADDR,
+	// ADDR being AdvertiseAddr when set (proxies binding the same wildcard
+	// address on many machines must not share a name), else Addr.
 	ID string `yaml:"id"`
 	// MapWait bounds how long a starting member proxy waits for a cluster
 	// map that names a master for every partition.
@@ -102,6 +108,7 @@ func (f *ProxyFile) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&f.LogLevel, "log-level", f.LogLevel, "log `LEVEL`: debug, info, warn or error")
 	f.Limits.registerFlags(fs)
 	f.Gossip.registerFlags(fs)
+	f.Advertise.registerFlags(fs)
 	fs.StringVar(&f.ID, "id", f.ID, "`ID` of this proxy among cluster members (empty: proxy@ADDR)")
 	fs.DurationVar(&f.MapWait, "map-wait", f.MapWait, "longest wait (`DURATION`) at start for a cluster map")
 }
@@ -110,6 +117,9 @@ func (f *ProxyFile) RegisterFlags(fs *flag.FlagSet) {
 func (f ProxyFile) MemberID() string {
 	if f.ID != "" {
 		return f.ID
+	}
+	if f.AdvertiseAddr != "" {
+		return "proxy@" + f.AdvertiseAddr
 	}
 	return "proxy@" + f.Addr
 }
@@ -157,6 +167,7 @@ func (f ProxyFile) Validate() error {
 	p.logLevel(f.LogLevel)
 	f.Limits.validate(p)
 	f.Gossip.validate(p)
+	f.Advertise.validate(p, f.Addr, f.Gossip)
 	p.positive("map-wait", int64(f.MapWait), f.MapWait.String())
 	return p.err()
 }

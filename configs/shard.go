@@ -46,10 +46,19 @@ type ShardFile struct {
 	// Gossip makes the shard a cluster member: it then takes its roles
 	// (master or follower of each partition) from the cluster map.
 	Gossip `yaml:",inline"`
+	// Advertise is what the other members dial, when Addr or GossipAddr
+	// binds a wildcard or sits behind NAT.
+	Advertise `yaml:",inline"`
 	// RaftAddr, on the few shards that run the controller (3 or 5 in a
 	// production cluster), is the IP:PORT of its Raft transport. A voter
 	// also serves the cluster map on MetricsAddr, which it then needs.
 	RaftAddr string `yaml:"raft-addr"`
+	// AdvertiseRaftAddr is HOST:PORT the other voters dial RaftAddr at,
+	// and this voter's address in their Raft configuration; HOST may be a
+	// DNS name, which keeps a voter that comes back with another IP (a
+	// rescheduled pod) in the group. PORT 0 means the port RaftAddr bound.
+	// Empty means RaftAddr itself, which must then name one host.
+	AdvertiseRaftAddr string `yaml:"advertise-raft-addr"`
 	// Voters is the initial controller group, every voter as ID=IP:PORT
 	// (its raft-addr), the same list on every voter; used only the first
 	// time a voter starts. Empty on a voter means a group of one.
@@ -120,7 +129,9 @@ func (f *ShardFile) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&f.LogLevel, "log-level", f.LogLevel, "log `LEVEL`: debug, info, warn or error")
 	f.Limits.registerFlags(fs)
 	f.Gossip.registerFlags(fs)
+	f.Advertise.registerFlags(fs)
 	fs.StringVar(&f.RaftAddr, "raft-addr", f.RaftAddr, "`IP:PORT` of the controller's Raft transport; makes this shard a controller voter")
+	fs.StringVar(&f.AdvertiseRaftAddr, "advertise-raft-addr", f.AdvertiseRaftAddr, "`HOST:PORT` the other voters dial --raft-addr at, a DNS name allowed (empty: --raft-addr itself; required when it is 0.0.0.0 or [::]; port 0: the bound port)")
 	fs.Var(&backendList{list: &f.Voters}, "voter", "initial controller voter as `ID=IP:PORT` (its raft-addr); repeat or comma-separate, the same list on every voter")
 	fs.DurationVar(&f.ElectionTimeout, "election-timeout", f.ElectionTimeout, "`DURATION` controller voters wait for their leader before electing another")
 	fs.IntVar(&f.RF, "rf", f.RF, "`COUNT` of copies of every partition (used when the cluster is created)")
@@ -157,6 +168,7 @@ func (f ShardFile) Validate() error {
 	p.logLevel(f.LogLevel)
 	f.Limits.validate(p)
 	f.Gossip.validate(p)
+	f.Advertise.validate(p, f.Addr, f.Gossip)
 	f.validateCluster(p)
 	return p.err()
 }
@@ -175,6 +187,10 @@ func (f ShardFile) validateCluster(p *problems) {
 	}
 	if f.RaftAddr != "" {
 		p.addr("raft-addr", f.RaftAddr, false)
+		p.advertised("advertise-raft-addr", f.AdvertiseRaftAddr)
+		p.needAdvertised("raft-addr", f.RaftAddr, "advertise-raft-addr", f.AdvertiseRaftAddr)
+	} else if f.AdvertiseRaftAddr != "" {
+		p.add("advertise-raft-addr", strconv.Quote(f.AdvertiseRaftAddr), "is set but raft-addr is not")
 	}
 	if f.Member() && f.RaftAddr == "" && len(f.Join) == 0 {
 		p.add("join", "[]", "is empty: a shard that is not a controller voter must join one (--join IP:PORT)")

@@ -19,7 +19,9 @@ func proxyCommand() subcommand {
 hashed to a partition and the command forwarded to the shard that holds it.
 List every shard with --shard ID=HOST:PORT, or make the proxy a cluster
 member with --gossip-addr and --join: it then finds the shards and follows
-the cluster map through every failover. It runs until SIGINT or SIGTERM.`,
+the cluster map through every failover. A member bound to 0.0.0.0 (or [::])
+says where it is published with --advertise-addr and --advertise-gossip-addr.
+It runs until SIGINT or SIGTERM.`,
 		flags: func() *flag.FlagSet {
 			f := configs.DefaultProxyFile()
 			var config string
@@ -58,11 +60,16 @@ func runProxy(ctx context.Context, f configs.ProxyFile, stderr io.Writer) int {
 		// follows every newer map.
 		id := f.MemberID()
 		cfg.Logger = log.With("node", id)
-		n, err := node.StartProxy(cfg, memberAgentConfig(f.Gossip, id, web, log), f.MapWait)
+		acfg := memberAgentConfig(f.Gossip, id, web, log)
+		if err := applyAdvertise(ctx, &acfg.Membership, f.Advertise); err != nil {
+			return roleFailed(stderr, "proxy", "%v", err)
+		}
+		n, err := node.StartProxy(cfg, acfg, f.MapWait)
 		if err != nil {
 			return roleFailed(stderr, "proxy", "%v", err)
 		}
-		stop, attrs = n.Close, []any{"id", id, "addr", n.Proxy.Addr()}
+		local := n.Agent.Membership().LocalMember()
+		stop, attrs = n.Close, []any{"id", id, "addr", n.Proxy.Addr(), "advertised", local.Meta.RESPAddr, "gossip", local.Addr}
 	} else {
 		cfg.Logger = log.With("node", "proxy")
 		p, err := proxy.New(cfg)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"io"
 
@@ -23,7 +24,11 @@ With --gossip-addr it is a cluster member: it joins the members at --join,
 takes its roles (master or follower of each partition) from the cluster map
 and replicates. Shards given --raft-addr also run the controller that
 decides the map (one, three or five of them; list them all with --voter on
-each) and serve the map on --metrics-addr.`,
+each) and serve the map on --metrics-addr.
+
+A member bound to 0.0.0.0 (or [::]) tells the others where to dial it with
+--advertise-addr, --advertise-gossip-addr and, on a voter,
+--advertise-raft-addr.`,
 		flags: func() *flag.FlagSet {
 			f := configs.DefaultShardFile()
 			var config string
@@ -64,20 +69,34 @@ func runShard(ctx context.Context, f configs.ShardFile, stderr io.Writer) int {
 		// A member gossips, takes its roles from the cluster map and, on
 		// a voter, also runs the controller.
 		acfg := memberAgentConfig(f.Gossip, f.ID, web, log)
+		if err := applyAdvertise(ctx, &acfg.Membership, f.Advertise); err != nil {
+			return roleFailed(stderr, "shard", "%v", err)
+		}
+		closeRaft := func() error { return nil }
 		if ctl != nil {
 			ctl.Logger = log.With("node", f.ID, "component", "controller")
+			if f.AdvertiseRaftAddr != "" {
+				t, err := raftTransport(f.RaftAddr, f.AdvertiseRaftAddr, log.With("node", f.ID))
+				if err != nil {
+					return roleFailed(stderr, "shard", "%s", listenError("raft", f.RaftAddr, "raft-addr", err))
+				}
+				ctl.Transport, closeRaft = t, t.Close
+			}
 			acfg.Controller = ctl
 			acfg.MapAddr = f.MetricsAddr
 			acfg.AdminHandler = metrics.Handler(reg, f.Pprof)
 		}
 		n, err := node.StartShard(cfg, acfg)
 		if err != nil {
+			_ = closeRaft()
 			return roleFailed(stderr, "shard", "%v", err)
 		}
-		stop = n.Close
-		attrs = append(attrs, "addr", n.Server.Addr(), "gossip", n.Agent.Membership().LocalMember().Addr)
+		// The controller does not close a transport it was given.
+		stop = func() error { return errors.Join(n.Close(), closeRaft()) }
+		local := n.Agent.Membership().LocalMember()
+		attrs = append(attrs, "addr", n.Server.Addr(), "advertised", local.Meta.RESPAddr, "gossip", local.Addr)
 		if addr := n.Agent.MapAddr(); addr != "" {
-			attrs = append(attrs, "metrics", "http://"+addr+"/metrics", "raft", f.RaftAddr)
+			attrs = append(attrs, "metrics", "http://"+addr+"/metrics", "raft", local.Meta.RaftAddr)
 		}
 	} else {
 		s, err := shard.New(cfg)
