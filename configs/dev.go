@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strconv"
 
+	"github.com/shardis/shardis/cluster"
 	"github.com/shardis/shardis/proxy"
 	"github.com/shardis/shardis/shard"
 )
@@ -26,8 +27,11 @@ type DevFile struct {
 	// Pprof also serves Go's runtime profiles (/debug/pprof/) on
 	// MetricsAddr, for finding where CPU and memory go.
 	Pprof bool `yaml:"pprof"`
-	// DataDir holds the shards' files, one subdirectory per shard, and is
-	// kept on exit. Empty means a new temporary directory removed on exit.
+	// DataDir holds the shards' files, one subdirectory per shard, and
+	// with RF above 1 the controller's Raft log and snapshots (under the
+	// first shard's, in raft/). It is kept on exit, and a later run on it
+	// comes back with its data and its cluster map. Empty means a new
+	// temporary directory removed on exit.
 	DataDir string `yaml:"data-dir"`
 	// Shards is the number of shards.
 	Shards int `yaml:"shards"`
@@ -37,9 +41,10 @@ type DevFile struct {
 	Partitions int `yaml:"partitions"`
 	// Password, when set, makes clients AUTH first.
 	Password string `yaml:"password"`
-	// RF is the number of copies of every partition. 1 runs the shards
-	// with a static map; more runs them as a replicated cluster (gossip
-	// membership, a controller on shard-1, failover).
+	// RF is the number of copies of every partition, at most Shards. 1
+	// runs the shards with a static map; more runs them as a replicated
+	// cluster (gossip membership, a controller on shard-1, failover), as in
+	// production. A kept DataDir is bound to the RF it was created with.
 	RF int `yaml:"rf"`
 	// LogLevel is debug, info, warn or error.
 	LogLevel string `yaml:"log-level"`
@@ -52,7 +57,7 @@ func DefaultDevFile() DevFile {
 		MetricsAddr: "127.0.0.1:9121",
 		Shards:      3,
 		Partitions:  DefaultPartitions,
-		RF:          1,
+		RF:          cluster.DefaultRF,
 		LogLevel:    DefaultLogLevel,
 	}
 }
@@ -91,8 +96,11 @@ func (f DevFile) Validate() error {
 		p.add("shards", strconv.Itoa(f.Shards), fmt.Sprintf("is out of range (1 to %d)", MaxDevShards))
 	}
 	p.partitions(f.Partitions)
-	if f.RF < 1 || (f.Shards >= 1 && f.RF > f.Shards) {
-		p.add("rf", strconv.Itoa(f.RF), fmt.Sprintf("is out of range (1 to shards, %d)", f.Shards))
+	switch {
+	case f.RF < 1:
+		p.add("rf", strconv.Itoa(f.RF), "must be at least 1")
+	case f.Shards >= 1 && f.RF > f.Shards:
+		p.add("rf", strconv.Itoa(f.RF), fmt.Sprintf("is more than shards (%d): every copy needs a shard of its own; lower --rf or raise --shards", f.Shards))
 	}
 	p.logLevel(f.LogLevel)
 	return p.err()
@@ -113,6 +121,21 @@ func (f DevFile) ShardConfig(i int, dataDir string) shard.Config {
 	}
 	c.Partitions = f.Partitions
 	return c.ToShardConfig()
+}
+
+// MinInSync is the fewest in-sync copies with which a partition of the dev
+// cluster takes writes: the production default, or RF when lower.
+func (f DevFile) MinInSync() int { return min(cluster.DefaultMinInSync, f.RF) }
+
+// ControllerConfig builds the config of the dev cluster's controller, a
+// single voter on raftAddr run by the shard whose files are in shardDir:
+// the controller `shardis shard` would run there, so its Raft log and
+// snapshots go to shardDir/raft (in memory with Memory).
+func (f DevFile) ControllerConfig(raftAddr, shardDir string) *cluster.ControllerConfig {
+	s := DefaultShardFile()
+	s.RaftAddr, s.DataDir, s.Memory = raftAddr, shardDir, f.Memory
+	s.RF, s.MinInSync, s.Partitions = f.RF, f.MinInSync(), f.Partitions
+	return s.ControllerConfig()
 }
 
 // ProxyConfig builds the runtime config of the dev cluster's proxy, routing

@@ -3,12 +3,16 @@ package main
 import (
 	"bufio"
 	"context"
+	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"os"
+	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -30,8 +34,12 @@ func devCommand() subcommand {
 		summary: "run a whole cluster (shards and a proxy) in one process, for development",
 		about: `Runs a development cluster in one process: --shards shards on free loopback
 ports and one proxy on --addr, with the metrics of every component on
---metrics-addr (labelled node="shard-1", node="proxy", ...). Data goes to a
-temporary directory removed on exit unless --data-dir is given. Stop it with
+--metrics-addr (labelled node="shard-1", node="proxy", ...). By default it
+is the real thing in small: every partition has --rf 3 copies, the shards
+gossip, shard-1 runs the controller, and a stopped shard fails over.
+--rf 1 runs the shards with a static map instead. Data goes to a temporary
+directory removed on exit unless --data-dir is given; a later run on the
+same --data-dir comes back with its data and its cluster map. Stop it with
 Ctrl-C (SIGINT) or SIGTERM.`,
 		flags: func() *flag.FlagSet {
 			f := configs.DefaultDevFile()
@@ -53,6 +61,7 @@ Ctrl-C (SIGINT) or SIGTERM.`,
 // devCluster is what runDev started, closed in reverse order.
 type devCluster struct {
 	log     *slog.Logger
+	level   *slog.LevelVar // of log; raised to errors only while closing
 	web     *httpServer
 	shards  []*shard.Server
 	proxy   *proxy.Proxy
@@ -62,6 +71,11 @@ type devCluster struct {
 }
 
 func (d *devCluster) close() {
+	// The shards stop one after another and the followers of each warn
+	// that their master went away: expected here, so only errors show.
+	if d.level.Level() < slog.LevelError {
+		d.level.Set(slog.LevelError)
+	}
 	if d.pnode != nil {
 		if err := d.pnode.Close(); err != nil {
 			d.log.Error("proxy close", "err", err)
@@ -97,7 +111,10 @@ func runDev(ctx context.Context, f configs.DevFile, stdout, stderr io.Writer) in
 		fmt.Fprintf(stderr, "shardis dev: "+format+"\n", a...)
 		return exitFailure
 	}
-	d := &devCluster{log: newLogger(stderr, f.LogLevel)}
+	level := new(slog.LevelVar)
+	lvl, _ := configs.ParseLogLevel(f.LogLevel) // validated
+	level.Set(lvl)
+	d := &devCluster{log: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})), level: level}
 	defer d.close()
 
 	// Ports first: a taken port should fail before anything is created.
@@ -117,6 +134,11 @@ func runDev(ctx context.Context, f configs.DevFile, stdout, stderr io.Writer) in
 	case dataDir != "":
 		if err := os.MkdirAll(dataDir, 0o755); err != nil {
 			return fail("data dir: %v", err)
+		}
+		if !f.Memory {
+			if err := checkDevDir(dataDir, f.RF); err != nil {
+				return fail("%v", err)
+			}
 		}
 	case !f.Memory:
 		if dataDir, err = os.MkdirTemp("", "shardis-dev-"); err != nil {
@@ -197,16 +219,23 @@ func runDev(ctx context.Context, f configs.DevFile, stdout, stderr io.Writer) in
 }
 
 // startReplicatedDev starts the shards as cluster members (shard-1 also runs
-// the controller, a single Raft voter) and the proxy routing by their map,
-// then waits until every partition has enough in-sync copies to take
-// writes. It returns the proxy's address.
+// the controller, a single Raft voter keeping its log in shard-1's data
+// dir) and the proxy routing by their map, then waits until the map has
+// every shard as it runs now and every partition has enough in-sync copies
+// to take writes. It returns the proxy's address.
+//
+// Addresses are new loopback ports at every run. A data dir used before
+// still works: its map names the shards by ID, and each shard that comes
+// back under a new address (and a new gossip incarnation) is taken down
+// and up again in the map with that address, its copies catching up like
+// those of a shard that restarted.
 func startReplicatedDev(ctx context.Context, f configs.DevFile, d *devCluster, reg *prometheus.Registry, dataDir string) (string, error) {
 	raftAddr, err := freeLoopbackAddr()
 	if err != nil {
 		return "", err
 	}
 	label := fmt.Sprintf("shardis-dev-%d-%d", os.Getpid(), time.Now().UnixNano())
-	minInSync := min(2, f.RF)
+	minInSync := f.MinInSync()
 	agentConfig := func(id string, seeds []string) cluster.AgentConfig {
 		return cluster.AgentConfig{
 			Membership: cluster.MembershipConfig{
@@ -229,10 +258,8 @@ func startReplicatedDev(ctx context.Context, f configs.DevFile, d *devCluster, r
 		}
 		acfg := agentConfig(cfg.ID, seeds)
 		if i == 0 {
-			acfg.Controller = &cluster.ControllerConfig{
-				RaftAddr: raftAddr, RF: f.RF, MinInSync: minInSync, Partitions: f.Partitions,
-				Logger: d.log.With("node", cfg.ID, "component", "controller"),
-			}
+			acfg.Controller = f.ControllerConfig(raftAddr, cfg.DataDir)
+			acfg.Controller.Logger = d.log.With("node", cfg.ID, "component", "controller")
 			acfg.MapAddr = "127.0.0.1:0"
 		}
 		n, err := node.StartShard(cfg, acfg)
@@ -244,17 +271,18 @@ func startReplicatedDev(ctx context.Context, f configs.DevFile, d *devCluster, r
 			seeds = []string{n.Agent.Membership().LocalMember().Addr}
 		}
 	}
-	// Writes need MinInSync copies in sync: wait for the catch-up reports.
+	// Wait for the catch-up reports: writes need MinInSync copies in sync,
+	// and the banner promises RF.
 	first := d.nodes[0].Agent
 	changed, stop := first.Watch()
 	defer stop()
 	deadline := time.NewTimer(devReadyTimeout)
 	defer deadline.Stop()
-	for !writable(first.State(), f.Shards) {
+	for !writable(first.State(), d.nodes) {
 		select {
 		case <-changed:
 		case <-deadline.C:
-			return "", fmt.Errorf("the shards did not reach %d in-sync copies of every partition within %v", minInSync, devReadyTimeout)
+			return "", fmt.Errorf("the shards did not bring every copy of every partition in sync within %v", devReadyTimeout)
 		case <-ctx.Done():
 			return "", ctx.Err()
 		}
@@ -271,15 +299,30 @@ func startReplicatedDev(ctx context.Context, f configs.DevFile, d *devCluster, r
 	return pn.Proxy.Addr(), nil
 }
 
-// writable reports whether every shard is in the map and every partition
-// can take writes.
-func writable(st cluster.State, shards int) bool {
-	if !st.Bootstrapped() || len(st.Nodes) < shards {
+// writable reports whether the map has every shard up as it runs now (its
+// gossip incarnation and RESP address: a map restored from an earlier run
+// names older ones) and every partition can take writes, with every copy
+// placed on an up shard in sync. (A shard of an earlier run that this one
+// does not start stays down in the map, and its copies out of sync.)
+func writable(st cluster.State, nodes []*node.Shard) bool {
+	if !st.Bootstrapped() {
 		return false
 	}
-	for p := range st.Parts {
+	for _, n := range nodes {
+		local := n.Agent.Membership().LocalMember()
+		info, ok := st.Nodes[local.ID]
+		if !ok || !info.Up || info.Incarnation != local.Name || info.RESPAddr != local.Meta.RESPAddr {
+			return false
+		}
+	}
+	for p, ps := range st.Parts {
 		if !st.CanWrite(p) {
 			return false
+		}
+		for _, id := range ps.Replicas {
+			if st.Nodes[id].Up && !slices.Contains(ps.InSync, id) {
+				return false
+			}
 		}
 	}
 	return true
@@ -305,7 +348,11 @@ func printReady(w io.Writer, f configs.DevFile, addr string, d *devCluster, data
 		cli += " --askpass"
 	}
 	fmt.Fprintf(w, "Shardis is ready: %s\n", cli)
-	fmt.Fprintf(w, "  clients:  %s (%d shards, %d partitions, %d copies of each)\n", addr, f.Shards, f.Partitions, f.RF)
+	copies := fmt.Sprintf("%d copies", f.RF)
+	if f.RF == 1 {
+		copies = "1 copy"
+	}
+	fmt.Fprintf(w, "  clients:  %s (%d shards, %d partitions, %s of each)\n", addr, f.Shards, f.Partitions, copies)
 	if d.web != nil {
 		fmt.Fprintf(w, "  metrics:  http://%s/metrics\n", d.web.addr())
 	}
@@ -359,4 +406,53 @@ func pingOnce(ctx context.Context, addr string) error {
 		return fmt.Errorf("unexpected reply %q", line)
 	}
 	return nil
+}
+
+// devDirFile records in a kept data dir how it was created.
+const devDirFile = "dev.json"
+
+// devDir is the content of devDirFile.
+type devDir struct {
+	// RF is the copies of every partition: 1 lays the data out by a
+	// static map, more by a replicated cluster's map, so a data dir cannot
+	// change between the two, nor (its map being kept) between RFs.
+	RF int `json:"rf"`
+}
+
+// checkDevDir refuses a data dir created with another RF, and records rf
+// in a new one. A data dir from before devDirFile has shard files and no
+// Raft log when it was created with RF 1, the default then.
+func checkDevDir(dir string, rf int) error {
+	path := filepath.Join(dir, devDirFile)
+	b, err := os.ReadFile(path)
+	switch {
+	case err == nil:
+		var had devDir
+		if err := json.Unmarshal(b, &had); err != nil {
+			return fmt.Errorf("data dir: %s: %v", path, err)
+		}
+		return sameDevRF(dir, had.RF, rf)
+	case !errors.Is(err, os.ErrNotExist):
+		return fmt.Errorf("data dir: %v", err)
+	}
+	first := filepath.Join(dir, configs.DevShardID(0))
+	if _, err := os.Stat(filepath.Join(first, "meta.json")); err == nil {
+		if _, err := os.Stat(filepath.Join(first, "raft")); errors.Is(err, os.ErrNotExist) {
+			if err := sameDevRF(dir, 1, rf); err != nil {
+				return err
+			}
+		}
+	}
+	b, _ = json.Marshal(devDir{RF: rf})
+	if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
+		return fmt.Errorf("data dir: %v", err)
+	}
+	return nil
+}
+
+func sameDevRF(dir string, had, rf int) error {
+	if had == rf {
+		return nil
+	}
+	return fmt.Errorf("data dir %s holds a cluster created with --rf %d; start it with --rf %d, or give another --data-dir for --rf %d", dir, had, had, rf)
 }

@@ -129,21 +129,34 @@ func waitFor(t *testing.T, what string, timeout time.Duration, cond func() bool)
 type devRun struct {
 	stdout, stderr syncBuffer
 	ready          readyInfo
+	startup        time.Duration // from the call to run until the banner
 	cancel         context.CancelFunc
 	done           chan int
 }
 
 // startDev runs `shardis dev args...` in process and waits until it prints
-// that it is ready; the test fails if it exits first.
+// that it is ready; the test fails if it exits first. It logs how long
+// starting took, the wait a newcomer has after `make run`.
 func startDev(t *testing.T, timeout time.Duration, args ...string) *devRun {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	d := &devRun{cancel: cancel, done: make(chan int, 1)}
-	t.Cleanup(cancel)
+	t.Cleanup(func() {
+		cancel()
+		// A test that failed before stop still waits for the cluster to
+		// close, so nothing it started outlives it.
+		select {
+		case <-d.done:
+		case <-time.After(30 * time.Second):
+			t.Error("dev did not stop within 30s")
+		}
+	})
+	start := time.Now()
 	go func() { d.done <- run(ctx, append([]string{"dev"}, args...), &d.stdout, &d.stderr) }()
 	waitFor(t, "dev to be ready", timeout, func() bool {
 		select {
 		case code := <-d.done:
+			d.done <- code
 			t.Fatalf("dev exited %d early: %s", code, d.stderr.String())
 		default:
 		}
@@ -151,6 +164,8 @@ func startDev(t *testing.T, timeout time.Duration, args ...string) *devRun {
 		d.ready, ok = parseReady(d.stdout.String())
 		return ok
 	})
+	d.startup = time.Since(start)
+	t.Logf("shardis dev %s: ready in %v", strings.Join(args, " "), d.startup.Round(time.Millisecond))
 	return d
 }
 
@@ -160,6 +175,7 @@ func (d *devRun) stop(t *testing.T, timeout time.Duration) {
 	d.cancel()
 	select {
 	case code := <-d.done:
+		d.done <- code // for the cleanup's wait
 		if code != 0 {
 			t.Errorf("exit %d: %s", code, d.stderr.String())
 		}
@@ -168,12 +184,15 @@ func (d *devRun) stop(t *testing.T, timeout time.Duration) {
 	}
 }
 
+// TestDevInProcess runs `shardis dev` with its defaults but the ports: a
+// replicated cluster (three copies of every partition) on a temporary data
+// dir, removed at exit.
 func TestDevInProcess(t *testing.T) {
 	d := startDev(t, 30*time.Second, "--addr", "127.0.0.1:0", "--metrics-addr", "127.0.0.1:0",
 		"--partitions", "16", "--log-level", "warn")
 	r := d.ready
-	if !strings.HasPrefix(d.stdout.String(), "Shardis is ready: redis-cli -p ") {
-		t.Errorf("banner: %q", d.stdout.String())
+	if out := d.stdout.String(); !strings.HasPrefix(out, "Shardis is ready: redis-cli -p ") || !strings.Contains(out, "3 copies of each") {
+		t.Errorf("banner: %q", out)
 	}
 	if r.dataDir == "" {
 		t.Fatalf("no data dir in %q", d.stdout.String())
@@ -188,11 +207,15 @@ func TestDevInProcess(t *testing.T) {
 	}
 }
 
+// TestDevKeepsGivenDataDir runs the static-map cluster of --rf 1 on a
+// given data dir, which stays, and which a replicated run then refuses.
 func TestDevKeepsGivenDataDir(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "data")
-	d := startDev(t, 30*time.Second, "--addr", "127.0.0.1:0", "--metrics-addr", "", "--shards", "2",
-		"--partitions", "8", "--data-dir", dir, "--log-level", "error")
-	if out := d.stdout.String(); !strings.Contains(out, "data dir: "+dir+" (kept on exit)") || strings.Contains(out, "metrics:") {
+	args := []string{"--addr", "127.0.0.1:0", "--metrics-addr", "", "--shards", "2",
+		"--partitions", "8", "--data-dir", dir, "--log-level", "error"}
+	d := startDev(t, 30*time.Second, append(args, "--rf", "1")...)
+	if out := d.stdout.String(); !strings.Contains(out, "data dir: "+dir+" (kept on exit)") || strings.Contains(out, "metrics:") ||
+		!strings.Contains(out, "1 copy of each") {
 		t.Errorf("banner: %q", out)
 	}
 	d.stop(t, 20*time.Second)
@@ -200,6 +223,13 @@ func TestDevKeepsGivenDataDir(t *testing.T) {
 		if _, err := os.Stat(filepath.Join(dir, sub)); err != nil {
 			t.Errorf("%s: %v", sub, err)
 		}
+	}
+
+	var out, errb bytes.Buffer
+	code := run(context.Background(), append([]string{"dev"}, append(args, "--rf", "2")...), &out, &errb)
+	want := "shardis dev: data dir " + dir + " holds a cluster created with --rf 1; start it with --rf 1, or give another --data-dir for --rf 2\n"
+	if code != exitFailure || errb.String() != want {
+		t.Errorf("--rf 2 on an --rf 1 data dir: exit %d, stderr %q; want %d, %q", code, errb.String(), exitFailure, want)
 	}
 }
 
