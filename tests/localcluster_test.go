@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -36,6 +37,8 @@ type lcCluster struct {
 	runDir string
 	base   int
 	pids   map[int]bool // every node pid seen; the cleanup kills survivors
+	// nShards is how many shards status must list; 0 means lcShards.
+	nShards int
 }
 
 // lcScriptPath is scripts/local-cluster of this repository.
@@ -160,8 +163,12 @@ func (c *lcCluster) status(t *testing.T) map[string]lcNodeStatus {
 		}
 		nodes[s.role+"-"+s.id] = s
 	}
-	if len(nodes) != lcShards+lcProxies {
-		t.Fatalf("status lists %d nodes, want %d:\n%s", len(nodes), lcShards+lcProxies, out)
+	shards := lcShards
+	if c.nShards > 0 {
+		shards = c.nShards
+	}
+	if len(nodes) != shards+lcProxies {
+		t.Fatalf("status lists %d nodes, want %d:\n%s", len(nodes), shards+lcProxies, out)
 	}
 	return nodes
 }
@@ -470,4 +477,89 @@ func TestLocalCluster(t *testing.T) {
 	c.must(t, nil, "stop")
 	c.wantAllStopped(t, "after the final stop")
 	t.Logf("local cluster test took %v", time.Since(begin).Round(time.Millisecond))
+}
+
+// lcMustFail runs the script, expecting it to refuse with a message
+// containing want.
+func (c *lcCluster) mustFail(t *testing.T, want string, args ...string) {
+	t.Helper()
+	out, err := c.run(nil, args...)
+	if err == nil || !strings.Contains(out, want) {
+		t.Errorf("local-cluster %s: %v, output %q; want a refusal saying %q", strings.Join(args, " "), err, out, want)
+	}
+}
+
+// TestLocalClusterAddDecommission drives the script's add and decommission
+// on a cluster whose only controller voter is shard 1: a shard joins and
+// gets its share of the partitions while keys written before keep reading
+// through both proxies; stop and start keep it; a decommissioned shard is
+// drained, stopped and forgotten, and its id is not handed out again.
+func TestLocalClusterAddDecommission(t *testing.T) {
+	begin := time.Now()
+	c := rbStart(t, []string{"VOTERS=1"})
+	c.mustFail(t, "runs the controller", "decommission", "1")
+	c.mustFail(t, "fewer than RF=3", "decommission", "3")
+	c.mustFail(t, "only shards", "decommission", "proxy-1")
+	c.mustFail(t, "no node '4'", "decommission", "4")
+	c.mustFail(t, "usage: add", "add", "5")
+
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	keys := make([]string, 1000)
+	pipe := c.clients[0].Pipeline()
+	for i := range keys {
+		keys[i] = "lcad:" + strconv.Itoa(i)
+		pipe.Set(ctx, keys[i], "v-"+keys[i], 0)
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		t.Fatalf("writing %d keys: %v", len(keys), err)
+	}
+
+	if id := c.add(t); id != "shard-4" {
+		t.Fatalf("add started %s, want shard-4", id)
+	}
+	c.nShards = 4
+	nodes := c.wantStates(t, "after add", func(string) string { return "running" })
+	if want := net.JoinHostPort("127.0.0.1", strconv.Itoa(c.base+4)); nodes["shard-4"].addr != want {
+		t.Errorf("status gives shard 4 the address %s, want %s", nodes["shard-4"].addr, want)
+	}
+	c.waitSettled(t, "after add")
+	lcCheckAll(t, "read through proxy 1 after add", c.clients[0], keys)
+	lcCheckAll(t, "read through proxy 2 after add", c.clients[1], keys)
+
+	// The added shard is part of the cluster for stop and start too.
+	c.must(t, nil, "stop")
+	c.wantAllStopped(t, "after stop")
+	c.must(t, nil, "start")
+	c.wantStates(t, "after resuming", func(string) string { return "running" })
+	c.waitSettled(t, "after resuming")
+	lcCheckAll(t, "read through proxy 2 after stop and start", c.clients[1], keys)
+
+	if !rbHasDecommission(t, c.bin) {
+		t.Logf("this build has no shardis decommission: decommission is not exercised")
+	} else {
+		pid := nodes["shard-4"].pid
+		out := c.must(t, nil, "decommission", "4")
+		if !strings.Contains(out, "decommissioned shard-4: drained and stopped") {
+			t.Errorf("decommission 4 printed %q; want it to say shard-4 was drained and stopped", out)
+		}
+		c.shards = slices.DeleteFunc(c.shards, func(s string) bool { return s == "shard-4" })
+		c.nShards = 3
+		c.wantStates(t, "after decommission 4", func(string) string { return "running" })
+		if lcAlive(pid) && c.isNode(pid) {
+			t.Errorf("shard 4 (pid %d) still runs after decommission", pid)
+		}
+		c.mustFail(t, "no node '4'", "kill", "4")
+		c.waitSettled(t, "after decommission 4")
+		lcCheckAll(t, "read through proxy 1 after decommission 4", c.clients[0], keys)
+		if id := c.add(t); id != "shard-5" {
+			t.Errorf("add after decommissioning shard-4 started %s, want shard-5 (ids are never reused)", id)
+		}
+	}
+	for _, rdb := range c.clients {
+		_ = rdb.Close()
+	}
+	c.must(t, nil, "stop")
+	c.wantAllStopped(t, "after the final stop")
+	t.Logf("add and decommission test took %v", time.Since(begin).Round(time.Millisecond))
 }
