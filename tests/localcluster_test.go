@@ -555,6 +555,7 @@ func TestLocalClusterAddDecommission(t *testing.T) {
 		if id := c.add(t); id != "shard-5" {
 			t.Errorf("add after decommissioning shard-4 started %s, want shard-5 (ids are never reused)", id)
 		}
+		c.nShards = 4
 	}
 	for _, rdb := range c.clients {
 		_ = rdb.Close()

@@ -136,7 +136,7 @@ type rbStatus struct {
 		Masters int    `json:"masters"`
 		Copies  int    `json:"copies"`
 	} `json:"nodes"`
-	Migrations map[string]int64 `json:"migrations"`
+	Migrations map[string]float64 `json:"migrations"`
 }
 
 func rbFetchStatus(rdb *redis.Client) (rbStatus, error) {
@@ -350,8 +350,9 @@ func rbDataByPartition(keys []string, size int) []rbData {
 }
 
 // logMoved logs the copies that moved between two maps and the preloaded
-// keys and bytes they carried, with the move metrics the shards ids
-// export, if any (their names hold "migrat" or "snapshot").
+// keys and bytes they carried, with the migration counts of a proxy's
+// status and the move metrics the shards ids export, if any (their names
+// hold "migrat" or "snapshot"; counters since each shard started).
 func (c *rbCluster) logMoved(t *testing.T, what string, before, after cluster.State, data []rbData, ids []string) {
 	copies, parts, keys, bytes := 0, 0, 0, 0
 	for p := range after.Parts {
@@ -369,6 +370,11 @@ func (c *rbCluster) logMoved(t *testing.T, what string, before, after cluster.St
 		}
 	}
 	moves := map[string]float64{}
+	if st, err := rbFetchStatus(c.clients[0]); err == nil {
+		for k, v := range st.Migrations {
+			moves["status migrations."+k] = v
+		}
+	}
 	for _, id := range ids {
 		m, err := c.rbMetrics(id)
 		if err != nil {
@@ -381,7 +387,7 @@ func (c *rbCluster) logMoved(t *testing.T, what string, before, after cluster.St
 			}
 		}
 	}
-	t.Logf("%s moved %d copies of %d partitions, carrying %d preloaded keys (%.1f MB) and the load's keys; move metrics of %v: %v",
+	t.Logf("%s moved %d copies of %d partitions, carrying %d preloaded keys (%.1f MB) and the load's keys; status and the move metrics of %v: %v",
 		what, copies, parts, keys, float64(bytes)/1e6, ids, moves)
 }
 
