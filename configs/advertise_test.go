@@ -124,3 +124,29 @@ func TestWildcard(t *testing.T) {
 		}
 	}
 }
+
+// TestShardVoterByList: one command line for every shard of a group, with
+// the voters' list and a raft-addr, makes voters of the listed shards only.
+func TestShardVoterByList(t *testing.T) {
+	sh := memberShard()
+	sh.Join = []string{"shardis-shard.db.svc.cluster.local:7946"}
+	sh.Voters = []Backend{{ID: "shard-0", Addr: "shard-0:7101"}, {ID: "shard-1", Addr: "shard-1:7101"}}
+	for id, voter := range map[string]bool{"shard-0": true, "shard-1": true, "shard-3": false} {
+		sh.ID = id
+		if err := sh.Validate(); err != nil {
+			t.Errorf("%s: %v", id, err)
+		}
+		if sh.Voter() != voter || (sh.ControllerConfig() != nil) != voter {
+			t.Errorf("%s: Voter() = %v, controller %v; want %v", id, sh.Voter(), sh.ControllerConfig() != nil, voter)
+		}
+	}
+	// Not a voter, so it must join the cluster.
+	sh.ID, sh.Join = "shard-3", nil
+	if got := errLines(sh.Validate()); len(got) != 1 || !strings.HasPrefix(got[0], "shard.join: [] is empty") {
+		t.Errorf("non-voter without join: %q", got)
+	}
+	solo := memberShard()
+	if !solo.Voter() || solo.ControllerConfig() == nil {
+		t.Error("a raft-addr without a voter list is a group of one")
+	}
+}

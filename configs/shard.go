@@ -4,6 +4,7 @@ import (
 	"flag"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"time"
 
@@ -61,7 +62,11 @@ type ShardFile struct {
 	AdvertiseRaftAddr string `yaml:"advertise-raft-addr"`
 	// Voters is the initial controller group, every voter as ID=IP:PORT
 	// (its raft-addr), the same list on every voter; used only the first
-	// time a voter starts. Empty on a voter means a group of one.
+	// time a voter starts. Empty on a voter means a group of one. A shard
+	// with RaftAddr that the list does not name is no voter and runs no
+	// controller (a running group takes no new voters), so one command
+	// line serves every shard, as in a Kubernetes StatefulSet whose first
+	// pods are the voters.
 	Voters []Backend `yaml:"voter"`
 	// ElectionTimeout is how long controller voters go without hearing
 	// from their leader before electing another; a failover whose leader
@@ -192,7 +197,7 @@ func (f ShardFile) validateCluster(p *problems) {
 	} else if f.AdvertiseRaftAddr != "" {
 		p.add("advertise-raft-addr", strconv.Quote(f.AdvertiseRaftAddr), "is set but raft-addr is not")
 	}
-	if f.Member() && f.RaftAddr == "" && len(f.Join) == 0 {
+	if f.Member() && !f.Voter() && len(f.Join) == 0 {
 		p.add("join", "[]", "is empty: a shard that is not a controller voter must join one (--join IP:PORT)")
 	}
 	if f.RF < 1 || f.RF > 7 {
@@ -212,11 +217,20 @@ func (f ShardFile) validateCluster(p *problems) {
 	}
 }
 
+// Voter reports whether the shard runs a controller replica: it has a
+// RaftAddr, and the voter list is empty (a group of one) or names it.
+func (f ShardFile) Voter() bool {
+	if f.RaftAddr == "" {
+		return false
+	}
+	return len(f.Voters) == 0 || slices.ContainsFunc(f.Voters, func(v Backend) bool { return v.ID == f.ID })
+}
+
 // ControllerConfig builds the controller config of a voter, keeping its
 // Raft log under the data dir (in memory with Memory). Nil when the shard
 // is not a voter.
 func (f ShardFile) ControllerConfig() *cluster.ControllerConfig {
-	if f.RaftAddr == "" {
+	if !f.Voter() {
 		return nil
 	}
 	c := &cluster.ControllerConfig{

@@ -24,7 +24,8 @@ With --gossip-addr it is a cluster member: it joins the members at --join,
 takes its roles (master or follower of each partition) from the cluster map
 and replicates. Shards given --raft-addr also run the controller that
 decides the map (one, three or five of them; list them all with --voter on
-each) and serve the map on --metrics-addr.
+each) and serve the map on --metrics-addr; a shard that --voter does not
+name is no voter, whatever its --raft-addr.
 
 A member bound to 0.0.0.0 (or [::]) tells the others where to dial it with
 --advertise-addr, --advertise-gossip-addr and, on a voter,
