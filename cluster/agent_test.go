@@ -228,13 +228,16 @@ func agReportAllInSync(t *testing.T, nodes []*agTestNode) {
 	defer cancel()
 	for {
 		s := lead.a.Controller().State()
-		var cmd *InSync
+		var cmd Command
 		for p, ps := range s.Parts {
 			for _, r := range ps.Replicas {
 				if ps.Master != "" && s.Nodes[r].Up && !slices.Contains(ps.InSync, r) {
-					cmd = &InSync{Partition: p, Node: r, PartEpoch: ps.Epoch}
+					cmd = InSync{Partition: p, Node: r, PartEpoch: ps.Epoch}
 					break
 				}
+			}
+			if h, ok := stHandoff(s, p); ok && cmd == nil {
+				cmd = h // and the masters' part: hand over to the designate
 			}
 			if cmd != nil {
 				break
@@ -243,16 +246,16 @@ func agReportAllInSync(t *testing.T, nodes []*agTestNode) {
 		if cmd == nil {
 			return
 		}
-		if _, err := lead.a.Controller().Propose(ctx, *cmd); err != nil {
+		if _, err := lead.a.Controller().Propose(ctx, cmd); err != nil {
 			// Leadership can move under a loaded machine; report to the
 			// new leader (a repeated report is refused as stale, harmlessly).
 			if errors.Is(err, ErrStaleEpoch) {
 				continue // an earlier try committed after all
 			}
 			if !errors.Is(err, ErrNotLeader) || ctx.Err() != nil {
-				t.Fatalf("InSync %+v: %v", *cmd, err)
+				t.Fatalf("%T %+v: %v", cmd, cmd, err)
 			}
-			t.Logf("InSync %+v: %v; asking the new leader", *cmd, err)
+			t.Logf("%T %+v: %v; asking the new leader", cmd, cmd, err)
 			lead = agLeader(t, nodes)
 		}
 	}

@@ -90,18 +90,18 @@ func (e *rpRemoteError) Error() string { return e.msg }
 func (e *rpRemoteError) Unwrap() error { return e.kind }
 
 // rpReportable checks that cmd may be sent through Report: a shard's
-// InSync or OutOfSync report, or an operator's Decommission or
+// InSync, OutOfSync or Handoff report, or an operator's Decommission or
 // SetRebalance (sent by a proxy's admin command). Membership and placement
 // commands are the controller's own.
 func rpReportable(cmd Command) error {
 	switch cmd.(type) {
-	case InSync, OutOfSync, Decommission, SetRebalance:
+	case InSync, OutOfSync, Handoff, Decommission, SetRebalance:
 		return nil
 	case nil:
 		return fmt.Errorf("%w: nil report", ErrBadCommand)
 	}
-	return fmt.Errorf("%w: %s is not a report (only %s, %s, %s and %s are)", ErrBadCommand, cmd.CommandType(),
-		TypeInSync, TypeOutOfSync, TypeDecommission, TypeSetRebalance)
+	return fmt.Errorf("%w: %s is not a report (only %s, %s, %s, %s and %s are)", ErrBadCommand, cmd.CommandType(),
+		TypeInSync, TypeOutOfSync, TypeHandoff, TypeDecommission, TypeSetRebalance)
 }
 
 // rpReport is the JSON body of a 200 answer of POST /report.

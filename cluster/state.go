@@ -77,8 +77,8 @@ type PartState struct {
 	// Master serves reads and writes; "" while the partition is unavailable.
 	Master string `json:"master,omitempty"`
 	// Replicas is the placement being served: the master-designate first,
-	// then the followers in promotion order. The master moves to Replicas[0]
-	// as soon as Replicas[0] is in sync. It becomes Target one move at a
+	// then the followers in promotion order. Once Replicas[0] is in sync,
+	// the master hands the partition over to it (Handoff). It becomes Target one move at a
 	// time, under the limits of State.Rebalance (see ctlStep).
 	Replicas []string `json:"replicas,omitempty"`
 	// Target is the placement ring.Assign computed over the current
@@ -241,6 +241,17 @@ type Decommission struct {
 	Cancel bool   `json:"cancel,omitempty"`
 }
 
+// Handoff is a master's report that partition Partition, which it
+// masters at partition epoch PartEpoch, stopped serving and that To, the
+// placement's master-designate and an in-sync copy, acknowledged all of
+// its writes: To becomes master. This is how mastership moves to a new
+// copy without a failover (see shard.Server.HandOff).
+type Handoff struct {
+	Partition int    `json:"partition"`
+	To        string `json:"to"`
+	PartEpoch uint64 `json:"part_epoch"`
+}
+
 // SetRebalance changes the move settings; nil fields are left as they are.
 type SetRebalance struct {
 	Paused      *bool  `json:"paused,omitempty"`
@@ -260,6 +271,7 @@ const (
 	// TypeDecommission and TypeSetRebalance are operator commands.
 	TypeDecommission = "decommission"
 	TypeSetRebalance = "set_rebalance"
+	TypeHandoff      = "handoff"
 )
 
 // CommandType implements Command.
@@ -285,6 +297,9 @@ func (Decommission) CommandType() string { return TypeDecommission }
 
 // CommandType implements Command.
 func (SetRebalance) CommandType() string { return TypeSetRebalance }
+
+// CommandType implements Command.
+func (Handoff) CommandType() string { return TypeHandoff }
 
 // Bootstrapped reports whether the cluster's shape is fixed.
 func (s State) Bootstrapped() bool { return s.Partitions > 0 }
@@ -623,6 +638,23 @@ func (c Decommission) ctlApply(s *State) error {
 	return nil
 }
 
+func (c Handoff) ctlApply(s *State) error {
+	ps, err := ctlCheckReport(s, "Handoff", c.Partition, c.To, c.PartEpoch)
+	if err != nil {
+		return err
+	}
+	switch {
+	case ps.Master == c.To:
+		return nil
+	case ps.Master == "" || len(ps.Replicas) == 0 || ps.Replicas[0] != c.To:
+		return fmt.Errorf("%w: Handoff of partition %d to %q, which is not its master-designate", ErrBadCommand, c.Partition, c.To)
+	case !s.Nodes[c.To].Up || !slices.Contains(ps.InSync, c.To):
+		return fmt.Errorf("%w: Handoff of partition %d to %q, which is not an up in-sync copy", ErrBadCommand, c.Partition, c.To)
+	}
+	ps.Master = c.To
+	return nil
+}
+
 func (c SetRebalance) ctlApply(s *State) error {
 	r := s.Rebalance
 	if c.Paused != nil {
@@ -699,13 +731,18 @@ func (ps *PartState) target() []string {
 	return ps.Target
 }
 
-// Settled reports whether partition p has no copy to fill or drop: every
-// placed replica on an up node is in sync and every in-sync copy is
-// placed. A partition without a master is settled (nothing can move).
+// Settled reports whether partition p has no copy to fill or drop and no
+// handoff to make: every placed replica on an up node is in sync, every
+// in-sync copy is placed, and the master is the master-designate (unless
+// that one is down). A partition without a master is settled (nothing can
+// move).
 func (s State) Settled(p int) bool {
 	ps := &s.Parts[p]
 	if ps.Master == "" {
 		return true
+	}
+	if d := ps.Replicas; len(d) > 0 && d[0] != ps.Master && s.Nodes[d[0]].Up {
+		return false
 	}
 	for _, id := range ps.Replicas {
 		if n, ok := s.Nodes[id]; ok && n.Up && !slices.Contains(ps.InSync, id) {
@@ -842,8 +879,6 @@ func (s State) Migrations() (inFlight, remaining int) {
 //     (it holds no data, so nothing can be missing) and the first as master;
 //   - a partition that lost its last in-sync copy gets it back as master
 //     when that node is up again;
-//   - mastership moves to the placement's master-designate once it is in
-//     sync (the planned handover of rebalancing);
 //   - once the master is placed and every placed replica is in sync, copies
 //     placement moved away leave the in-sync set;
 //   - the in-sync set is put in canonical order (placement order, then the
@@ -864,9 +899,6 @@ func (s *State) ctlNormalise(p int) {
 		}
 	case ps.Master == "" && ps.LastMaster != "" && up(ps.LastMaster):
 		ps.Master, ps.InSync, ps.LastMaster = ps.LastMaster, []string{ps.LastMaster}, ""
-	}
-	if ps.Master != "" && len(ps.Replicas) > 0 && ps.Replicas[0] != ps.Master && slices.Contains(ps.InSync, ps.Replicas[0]) {
-		ps.Master = ps.Replicas[0]
 	}
 	if ps.Master != "" && slices.Contains(ps.Replicas, ps.Master) {
 		all := true

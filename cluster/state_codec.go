@@ -54,6 +54,8 @@ func DecodeCommand(b []byte) (Command, error) {
 		cmd, err = ctlDecode[Decommission](env.Cmd)
 	case TypeSetRebalance:
 		cmd, err = ctlDecode[SetRebalance](env.Cmd)
+	case TypeHandoff:
+		cmd, err = ctlDecode[Handoff](env.Cmd)
 	default:
 		return nil, fmt.Errorf("%w: unknown command type %q", ErrBadCommand, env.Type)
 	}

@@ -22,6 +22,11 @@ func stCatchUpChecked(t *testing.T, s State, check func(State)) State {
 				check(s)
 				changed = true
 			}
+			if h, ok := stHandoff(s, p); ok {
+				s = stApply(t, s, h)
+				check(s)
+				changed = true
+			}
 		}
 	}
 	return s

@@ -60,9 +60,24 @@ func stCatchUp(t *testing.T, s State) State {
 				s = stApply(t, s, InSync{Partition: p, Node: id, PartEpoch: ps.Epoch})
 				changed = true
 			}
+			if ps, ok := stHandoff(s, p); ok {
+				s = stApply(t, s, ps)
+				changed = true
+			}
 		}
 	}
 	return s
+}
+
+// stHandoff returns the Handoff a master would report for partition p:
+// its master-designate is in sync and is not the master.
+func stHandoff(s State, p int) (Handoff, bool) {
+	ps := s.Parts[p]
+	if ps.Master == "" || len(ps.Replicas) == 0 || ps.Replicas[0] == ps.Master ||
+		!slices.Contains(ps.InSync, ps.Replicas[0]) || !s.Nodes[ps.Replicas[0]].Up {
+		return Handoff{}, false
+	}
+	return Handoff{Partition: p, To: ps.Replicas[0], PartEpoch: ps.Epoch}, true
 }
 
 // stCluster returns a converged cluster of the given nodes.
@@ -583,8 +598,15 @@ func TestStateNeverTwoMasters(t *testing.T) {
 						continue
 					}
 					cmd = OutOfSync{Partition: p, Node: ps.InSync[1+rng.IntN(len(ps.InSync)-1)], PartEpoch: ps.Epoch}
-				case k == 9:
+				case k == 9 && rng.IntN(2) == 0:
 					cmd = Replace{AtMS: now}
+				case k == 9:
+					p := rng.IntN(len(s.Parts))
+					h, ok := stHandoff(s, p)
+					if !ok {
+						continue
+					}
+					cmd = h
 				}
 				next, err := s.Apply(cmd)
 				if err != nil {

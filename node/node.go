@@ -11,6 +11,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -29,6 +31,8 @@ type Shard struct {
 
 	log     *slog.Logger
 	reports chan cluster.Command
+	id      string
+	handing map[int]uint64 // partition → the epoch its handoff started at; applyMaps' own
 	ctx     context.Context
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
@@ -37,7 +41,7 @@ type Shard struct {
 // StartShard starts the shard, then its agent with metadata naming the
 // shard's address, and applies every map the agent learns.
 func StartShard(scfg shard.Config, acfg cluster.AgentConfig) (*Shard, error) {
-	n := &Shard{log: scfg.Logger, reports: make(chan cluster.Command, 1024)}
+	n := &Shard{log: scfg.Logger, reports: make(chan cluster.Command, 1024), handing: map[int]uint64{}, id: scfg.ID}
 	if n.log == nil {
 		n.log = slog.Default()
 	}
@@ -101,10 +105,60 @@ func (n *Shard) applyMaps() {
 			if err := n.Server.ApplyRoles(st.Epoch, Roles(st)); err != nil {
 				n.log.Warn("cluster map not applied", "epoch", st.Epoch, "err", err)
 			}
+			n.startHandoffs(st)
 		}
 		select {
 		case <-changed:
 		case <-n.ctx.Done():
+			return
+		}
+	}
+}
+
+// handoffTimeout bounds how long a handoff waits for the new master to
+// acknowledge the old one's last writes; past it the new master is
+// reported lagging, which ends the handoff with a new partition epoch.
+const handoffTimeout = 5 * time.Second
+
+// startHandoffs hands over every partition this shard masters whose
+// placement now puts an in-sync copy first (see shard.Server.HandOff).
+func (n *Shard) startHandoffs(st cluster.State) {
+	me := n.id
+	for p, ps := range st.Parts {
+		if ps.Master != me || len(ps.Replicas) == 0 || ps.Replicas[0] == me || n.handing[p] == ps.Epoch {
+			continue
+		}
+		to := ps.Replicas[0]
+		if !st.Nodes[to].Up || !slices.Contains(ps.InSync, to) {
+			continue
+		}
+		n.handing[p] = ps.Epoch
+		n.wg.Go(func() { n.handOff(p, to, ps.Epoch) })
+	}
+}
+
+func (n *Shard) handOff(p int, to string, epoch uint64) {
+	ctx, cancel := context.WithTimeout(n.ctx, handoffTimeout)
+	d, err := n.Server.HandOff(ctx, p, to, epoch)
+	cancel()
+	if n.ctx.Err() != nil {
+		return
+	}
+	cmd := cluster.Command(cluster.Handoff{Partition: p, To: to, PartEpoch: epoch})
+	if err != nil {
+		n.log.Warn("handoff: the new master did not catch up; reporting it lagging", "partition", p, "to", to, "err", err)
+		cmd = cluster.OutOfSync{Partition: p, Node: to, PartEpoch: epoch}
+	}
+	// The partition stays stopped until a newer map: report until the
+	// controller decided (a refusal means the epoch moved on anyway).
+	for {
+		ctx, cancel := context.WithTimeout(n.ctx, reportTimeout)
+		_, err := n.Agent.Report(ctx, cmd)
+		cancel()
+		if err == nil || errors.Is(err, cluster.ErrReportRefused) || n.ctx.Err() != nil {
+			if err == nil {
+				n.log.Info("partition handed over", "partition", p, "to", to, "epoch", epoch, "caught_up_in", d)
+			}
 			return
 		}
 	}
@@ -210,8 +264,10 @@ func StartProxy(pcfg proxy.Config, acfg cluster.AgentConfig, wait time.Duration)
 		pcfg.Shards = append(pcfg.Shards, proxy.Backend{ID: id, Addr: info.RESPAddr})
 	}
 	pcfg.Partitions = st.Partitions
+	pace := &movePace{}
+	pcfg.Admin = admin(a)
 	pcfg.ClusterStatus = func(ps *proxy.Status) {
-		clusterStatus(n.Agent.State(), ps)
+		clusterStatus(n.Agent.State(), ps, pace)
 		ps.Cluster = acfg.Membership.Label
 	}
 	pcfg.WaitForFailover = true
@@ -296,16 +352,86 @@ func (n *Proxy) Close() error {
 	return errors.Join(n.Agent.Close(), n.Proxy.Close())
 }
 
-// clusterStatus completes a proxy's status from the cluster map.
-func clusterStatus(st cluster.State, ps *proxy.Status) {
+// clusterStatus completes a proxy's status from the cluster map; pace
+// gives the migration ETA.
+func clusterStatus(st cluster.State, ps *proxy.Status, pace *movePace) {
 	ps.UnderReplicated = st.UnderReplicated()
 	ps.InSync = map[int]int{}
 	for _, part := range st.Parts {
 		ps.InSync[len(part.InSync)]++
 	}
 	for i, n := range ps.Nodes {
-		if info, ok := st.Nodes[n.ID]; ok {
-			ps.Nodes[i].State = map[bool]string{true: "up", false: "down"}[info.Up]
+		if _, ok := st.Nodes[n.ID]; ok {
+			ps.Nodes[i].State = st.NodeState(n.ID)
 		}
 	}
+	inFlight, remaining := st.Migrations()
+	ps.Migrations = proxy.Migrations{InFlight: inFlight, Remaining: remaining, Done: st.MovesDone}
+	if pace != nil {
+		ps.Migrations.ETASeconds = pace.eta(st.MovesDone, inFlight+remaining, time.Now())
+	}
+	maxMoves, maxIncoming := st.Rebalance.Limits()
+	ps.Rebalance = &proxy.RebalanceStatus{
+		Paused: st.Rebalance.Paused, MaxMoves: maxMoves, MaxIncoming: maxIncoming, RateBytes: st.Rebalance.RateBytes,
+	}
+}
+
+// movePace estimates how long the moves left take from the pace of those
+// that finished since moves were last seen idle.
+type movePace struct {
+	mu        sync.Mutex
+	since     time.Time // when moves were first seen pending
+	doneSince uint64    // MovesDone then
+}
+
+func (m *movePace) eta(done uint64, left int, now time.Time) float64 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if left == 0 {
+		m.since = time.Time{}
+		return 0
+	}
+	if m.since.IsZero() || done < m.doneSince {
+		m.since, m.doneSince = now, done
+		return 0
+	}
+	finished := done - m.doneSince
+	if finished == 0 {
+		return 0
+	}
+	per := now.Sub(m.since).Seconds() / float64(finished)
+	return per * float64(left)
+}
+
+// admin carries out an operator's request through the controller.
+func admin(a *cluster.Agent) func(context.Context, proxy.AdminRequest) error {
+	return func(ctx context.Context, req proxy.AdminRequest) error {
+		var cmd cluster.Command
+		if req.Decommission != "" {
+			if _, ok := a.State().Nodes[req.Decommission]; !ok {
+				return fmt.Errorf("no such node '%s' in the cluster map", req.Decommission)
+			}
+			cmd = cluster.Decommission{ID: req.Decommission, Cancel: req.Cancel}
+		} else {
+			r := req.Rebalance
+			cmd = cluster.SetRebalance{Paused: r.Paused, MaxMoves: r.MaxMoves, MaxIncoming: r.MaxIncoming, RateBytes: r.RateBytes}
+		}
+		if _, err := a.Report(ctx, cmd); err != nil {
+			if errors.Is(err, cluster.ErrNoLeader) {
+				return fmt.Errorf("CLUSTERDOWN no cluster controller reachable: %v", err)
+			}
+			return adminRefusal(err)
+		}
+		return nil
+	}
+}
+
+// adminRefusal turns a controller's refusal into the text an operator
+// reads: the reason without the package prefixes.
+func adminRefusal(err error) error {
+	msg := err.Error()
+	for _, p := range []string{"cluster: report refused by the controller: ", "cluster: invalid command: "} {
+		msg = strings.ReplaceAll(msg, p, "")
+	}
+	return errors.New(msg)
 }

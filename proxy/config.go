@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"context"
 	"log/slog"
 	"time"
 
@@ -56,6 +57,11 @@ type Config struct {
 	// sizes, and under-replicated partitions counted by in-sync copies.
 	// Nil reports what the proxy's own connections show.
 	ClusterStatus func(*Status)
+	// Admin, on a proxy that is a cluster member, hands an operator's
+	// change (SHARDIS.DECOMMISSION, SHARDIS.REBALANCE) to the cluster
+	// controller and returns once it is committed, or why it was refused.
+	// Nil answers those commands with an error.
+	Admin func(context.Context, AdminRequest) error
 	// MaxPipeline bounds requests in flight on one backend connection;
 	// more wait for room. Default 4096.
 	MaxPipeline int

@@ -185,7 +185,7 @@ func (p *Proxy) dispatch(cl *client, c redcon.Command, earlier []*reply) *reply 
 	if cmd == nil {
 		lower := strings.ToLower(string(args[0]))
 		if h, ok := adminCommands[lower]; ok && cl.authed {
-			if len(args) != 1+adminArgs[lower] {
+			if n, ok := adminMinArgs[lower]; (ok && len(args) < 1+n) || (!ok && len(args) != 1+adminArgs[lower]) {
 				return errorReply("admin", start, resp.WrongArgs(string(args[0])))
 			}
 			r := h(p, cl, args, earlier)
@@ -461,12 +461,16 @@ func notMaster(reply []byte) bool {
 	return ok
 }
 
-// noLease reports whether a shard's reply is NOLEASE: the shard masters the
-// partition but lost contact with the controller, so it ran nothing. Either
-// its lease comes back soon or a newer map moves the partition.
+// noLease reports whether a shard's reply is NOLEASE (the shard masters
+// the partition but lost contact with the controller) or HANDOFF (it is
+// handing the partition over): it ran nothing. Either it serves again soon
+// or a newer map moves the partition.
 func noLease(reply []byte) bool {
-	_, ok := resp.ParseRefusal(reply).(resp.NoLeaseError)
-	return ok
+	switch resp.ParseRefusal(reply).(type) {
+	case resp.NoLeaseError, resp.HandoffError:
+		return true // a handoff ends with the map naming the new master
+	}
+	return false
 }
 
 // Pauses before a refused or unsent request is sent again by the same map

@@ -21,10 +21,12 @@ type localHandler func(p *Proxy, cl *client, args [][]byte, earlier []*reply) *r
 // (so COMMAND does not list them). Each takes no arguments unless
 // adminArgs says otherwise.
 var adminCommands = map[string]localHandler{
-	"shardis.status":     cmdStatus,
-	"shardis.backup":     cmdBackup,
-	"shardis.backupread": cmdBackupRead,
-	"shardis.backupdone": cmdBackupDone,
+	"shardis.status":       cmdStatus,
+	"shardis.decommission": cmdDecommission,
+	"shardis.rebalance":    cmdRebalance,
+	"shardis.backup":       cmdBackup,
+	"shardis.backupread":   cmdBackupRead,
+	"shardis.backupdone":   cmdBackupDone,
 }
 
 // serverVersion is the Redis version whose behaviour Shardis reproduces;

@@ -26,8 +26,20 @@ type Status struct {
 	InSync map[int]int `json:"partitions_by_insync,omitempty"`
 	// Nodes lists the shards, sorted by id.
 	Nodes []NodeStatus `json:"nodes"`
-	// Migrations reports partition moves (none yet: placement is static).
+	// Migrations reports partition moves, on a proxy that is a cluster
+	// member.
 	Migrations Migrations `json:"migrations"`
+	// Rebalance holds the move settings in force, on a cluster member.
+	Rebalance *RebalanceStatus `json:"rebalance,omitempty"`
+}
+
+// RebalanceStatus is the rebalance settings of the cluster map, with
+// defaults applied.
+type RebalanceStatus struct {
+	Paused      bool  `json:"paused"`
+	MaxMoves    int   `json:"max_moves"`
+	MaxIncoming int   `json:"max_incoming"`
+	RateBytes   int64 `json:"rate_bytes"`
 }
 
 // NodeStatus is one shard in Status.
@@ -45,10 +57,20 @@ type NodeStatus struct {
 	Copies  int `json:"copies"`
 }
 
-// Migrations counts partition moves in progress and still to do.
+// Migrations counts partition moves: a move fills a partition's new
+// copies (snapshot, then the writes since) and then drops the copies it
+// replaces.
 type Migrations struct {
-	InFlight  int `json:"in_flight"`
+	// InFlight is the partitions with a move under way.
+	InFlight int `json:"in_flight"`
+	// Remaining is the partitions whose placement still has to change,
+	// not started yet (limits, or paused).
 	Remaining int `json:"remaining"`
+	// Done counts the moves finished since the cluster was created.
+	Done uint64 `json:"done"`
+	// ETASeconds estimates the time left from the pace of the moves this
+	// proxy saw finish; 0 when nothing is left or no pace is known yet.
+	ETASeconds float64 `json:"eta_seconds,omitempty"`
 }
 
 // Status reports the cluster as this proxy sees it.

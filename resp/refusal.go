@@ -37,8 +37,21 @@ func (e NoLeaseError) Error() string {
 
 const noLeaseText = " master lease expired: this shard cannot reach the cluster controller"
 
+// HandoffError: the shard masters Partition but is handing it over to
+// the copy the cluster map places first, and serves it no more at this
+// partition epoch. Nothing was run; the next map names the new master.
+type HandoffError struct {
+	Partition int
+}
+
+func (e HandoffError) Error() string {
+	return "HANDOFF " + strconv.Itoa(e.Partition) + handoffText
+}
+
+const handoffText = " partition being handed over to its new master"
+
 // ParseRefusal returns the refusal a raw shard reply carries (a
-// NotMasterError or a NoLeaseError), or nil when the reply is anything
+// NotMasterError, a NoLeaseError or a HandoffError), or nil when the reply is anything
 // else, an error meant for the client included.
 func ParseRefusal(reply []byte) error {
 	if len(reply) < 2 || reply[0] != '-' {
@@ -65,6 +78,13 @@ func ParseRefusal(reply []byte) error {
 			return nil
 		}
 		return NoLeaseError{Partition: p}
+	case "HANDOFF":
+		ps, _, _ := bytes.Cut(rest, []byte{' '})
+		p, err := strconv.Atoi(string(ps))
+		if err != nil {
+			return nil
+		}
+		return HandoffError{Partition: p}
 	}
 	return nil
 }

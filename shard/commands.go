@@ -335,6 +335,11 @@ func (s *Server) groupKeys(args [][]byte, first, step int) []keyGroup {
 
 // writeStoreError answers a failed store operation.
 func writeStoreError(c *conn, err error) {
+	var r errReply
+	if errors.As(err, &r) {
+		c.WriteError(string(r)) // a refusal (see handoff.go), written as it is
+		return
+	}
 	c.WriteError("ERR " + err.Error())
 }
 

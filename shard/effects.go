@@ -219,6 +219,9 @@ func (s *Server) keepsLog(p *partition) bool {
 // the hash, so the chain goes on from there. That spares a standalone
 // shard recording and hashing every write.
 func (s *Server) commit(p *partition, t *txn, now int64, fn func(t *txn) error) error {
+	if err := s.handoffRefusal(p); err != nil {
+		return err
+	}
 	logged := s.keepsLog(p)
 	capture := logged && !s.effectsOff
 	var seq, hash uint64

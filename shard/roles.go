@@ -521,6 +521,10 @@ func (s *Server) gate(c *conn, spec *resp.Command, parts []int, g *roleGate) boo
 			c.WriteError(resp.NotMasterError{Partition: p, Epoch: t.roles[p].Epoch}.Error())
 			return false
 		}
+		if s.handoff.stopped(p, t.roles[p].Epoch) {
+			c.WriteError(resp.HandoffError{Partition: p}.Error())
+			return false
+		}
 	}
 	if !s.leaseHeld() {
 		// Cut off from the controller: another shard may be promoted in
@@ -597,12 +601,19 @@ func (s *Server) replicated(g *roleGate) (int, bool) {
 // hold it in time, when the partition changed hands, when (for a write)
 // the in-sync set shrank below MinInSync, or when the shard closes.
 func (s *Server) copiesHold(ctx context.Context, p int, seq uint64, read bool) bool {
+	var prev []string
 	for {
 		changed := s.rolesChanged()
 		others, epoch, ok := s.copiesToWaitFor(p, read)
 		if !ok {
-			return false
+			// A handoff waits for every copy before the map moves the
+			// partition (see handoff.go): if the partition changed hands
+			// and the copies of the map the command ran under hold seq,
+			// it is acknowledged.
+			moved := !s.roles.table.Load().master[p]
+			return moved && prev != nil && s.repl.acks.Hold(p, seq, prev)
 		}
+		prev = others
 		if len(others) == 0 {
 			return true
 		}

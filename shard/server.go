@@ -77,8 +77,9 @@ type Server struct {
 	// waits for them.
 	replCtx    context.Context
 	replCancel context.CancelFunc
-	repl       replState   // see repl_master.go and repl_follower.go
-	roles      roleManager // see roles.go
+	repl       replState    // see repl_master.go and repl_follower.go
+	roles      roleManager  // see roles.go
+	handoff    handoffState // see handoff.go
 }
 
 // New validates cfg, opens the data dir (recording or checking its partition
@@ -110,6 +111,7 @@ func newServer(cfg Config, now func() time.Time) (*Server, error) {
 	}
 	s.replCtx, s.replCancel = context.WithCancel(context.Background())
 	s.repl.init(cfg.Partitions)
+	s.handoff.init(cfg.Partitions)
 	switch cfg.Sync {
 	case SyncAlways:
 		s.syncPolicy = buntdb.Always

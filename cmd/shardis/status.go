@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"maps"
-	"net"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -23,7 +22,9 @@ func statusCommand() subcommand {
 		summary: "show the cluster as a proxy sees it",
 		about: `Asks a proxy (SHARDIS.STATUS) for the cluster map and the state of every
 shard: map epoch, partitions mastered and held per node, under-replicated
-partitions. --json prints the raw JSON for scripts.`,
+partitions, partition moves in flight and left. --json prints the raw JSON
+for scripts. --watch follows the moves with a progress line until none is
+left, then prints the status.`,
 	}
 	newFlags := func() (*flag.FlagSet, *statusOptions) {
 		o := &statusOptions{}
@@ -31,6 +32,7 @@ partitions. --json prints the raw JSON for scripts.`,
 		fs.StringVar(&o.addr, "addr", "127.0.0.1:6379", "proxy client address")
 		fs.StringVar(&o.password, "password", "", "proxy password, when it requires AUTH")
 		fs.BoolVar(&o.json, "json", false, "print JSON instead of a table")
+		fs.BoolVar(&o.watch, "watch", false, "follow partition moves until none is left")
 		fs.DurationVar(&o.timeout, "timeout", 5*time.Second, "how long to wait for the proxy")
 		return fs, o
 	}
@@ -50,6 +52,16 @@ partitions. --json prints the raw JSON for scripts.`,
 		if fs.NArg() > 0 {
 			fmt.Fprintf(stderr, "shardis status: unexpected argument %q\n", fs.Arg(0))
 			return exitUsage
+		}
+		if o.watch {
+			po := &proxyOptions{addr: o.addr, password: o.password, timeout: o.timeout}
+			err := watchStatus(ctx, po, stderr, func(st proxy.Status) bool {
+				return st.Migrations.InFlight+st.Migrations.Remaining == 0
+			})
+			if err != nil {
+				fmt.Fprintf(stderr, "shardis status: %v\n", err)
+				return exitFailure
+			}
 		}
 		raw, err := fetchStatus(ctx, o)
 		if err != nil {
@@ -73,49 +85,16 @@ partitions. --json prints the raw JSON for scripts.`,
 
 type statusOptions struct {
 	addr, password string
-	json           bool
+	json, watch    bool
 	timeout        time.Duration
 }
 
 // fetchStatus sends SHARDIS.STATUS (after AUTH when a password is given)
 // and returns the JSON it answers.
 func fetchStatus(ctx context.Context, o *statusOptions) ([]byte, error) {
-	d := net.Dialer{Timeout: o.timeout}
-	conn, err := d.DialContext(ctx, "tcp", o.addr)
-	if err != nil {
-		return nil, fmt.Errorf("cannot reach the proxy at %s: %w", o.addr, err)
-	}
-	defer conn.Close()
-	_ = conn.SetDeadline(time.Now().Add(o.timeout))
-	var req []byte
-	if o.password != "" {
-		req = resp.AppendCommand(req, []byte("AUTH"), []byte(o.password))
-	}
-	req = resp.AppendCommand(req, []byte("SHARDIS.STATUS"))
-	if _, err := conn.Write(req); err != nil {
-		return nil, err
-	}
-	rr := resp.NewReplyReader(conn, 16<<20)
-	if o.password != "" {
-		if err := expectOK(rr); err != nil {
-			return nil, err
-		}
-	}
-	raw, err := rr.Next()
-	if err != nil {
-		return nil, fmt.Errorf("reading from %s: %w", o.addr, err)
-	}
-	v, _, err := resp.ParseValue(raw)
-	if err != nil {
-		return nil, err
-	}
-	if v.Kind == resp.KindError {
-		return nil, fmt.Errorf("%s answered: %s", o.addr, v.Str)
-	}
-	if v.Kind != resp.KindBulk || v.Null {
-		return nil, fmt.Errorf("%s answered %q, not a status (is it a Shardis proxy?)", o.addr, raw)
-	}
-	return append([]byte(nil), v.Str...), nil
+	po := &proxyOptions{addr: o.addr, password: o.password, timeout: o.timeout}
+	_, raw, err := po.status(ctx)
+	return raw, err
 }
 
 func expectOK(rr *resp.ReplyReader) error {
@@ -130,8 +109,14 @@ func expectOK(rr *resp.ReplyReader) error {
 }
 
 func printStatus(w io.Writer, st proxy.Status) {
-	fmt.Fprintf(w, "epoch %d, %d partitions, rf %d, %d under-replicated, migrations %d in flight / %d remaining\n",
-		st.Epoch, st.Partitions, st.RF, st.UnderReplicated, st.Migrations.InFlight, st.Migrations.Remaining)
+	fmt.Fprintf(w, "epoch %d, %d partitions, rf %d, %d under-replicated, migrations %d in flight / %d remaining / %d done\n",
+		st.Epoch, st.Partitions, st.RF, st.UnderReplicated, st.Migrations.InFlight, st.Migrations.Remaining, st.Migrations.Done)
+	if st.Migrations.ETASeconds > 0 {
+		fmt.Fprintf(w, "moves left: about %s\n", (time.Duration(st.Migrations.ETASeconds) * time.Second).String())
+	}
+	if st.Rebalance != nil {
+		printRebalance(w, *st.Rebalance)
+	}
 	if len(st.InSync) > 0 {
 		var parts []string
 		for _, n := range slices.Sorted(maps.Keys(st.InSync)) {

@@ -192,6 +192,34 @@ func (c *Replicated) start(id string) error {
 	return nil
 }
 
+// AddShard starts one more shard, which joins the running cluster, and
+// returns its ID.
+func (c *Replicated) AddShard() string {
+	c.tb.Helper()
+	id := "s" + strconv.Itoa(len(c.faults)+1) // faults keeps every ID ever used
+	c.ids = append(c.ids, id)
+	c.faults[id] = &cluster.Faults{}
+	if err := c.start(id); err != nil {
+		c.tb.Fatalf("testcluster: add %s: %v", id, err)
+	}
+	return id
+}
+
+// Stop stops shard id cleanly (it leaves the gossip) and forgets it, as
+// an operator does with a drained shard.
+func (c *Replicated) Stop(id string) {
+	c.tb.Helper()
+	n := c.running[id]
+	if n == nil || id == c.ids[0] {
+		c.tb.Fatalf("testcluster: stop %s: not running, or the voter", id)
+	}
+	delete(c.running, id)
+	c.ids = slices.DeleteFunc(c.ids, func(s string) bool { return s == id })
+	if err := n.Close(); err != nil {
+		c.tb.Logf("testcluster: stop %s: %v", id, err)
+	}
+}
+
 // IDs returns the shards' IDs, the voter first.
 func (c *Replicated) IDs() []string { return slices.Clone(c.ids) }
 
@@ -252,8 +280,11 @@ func (c *Replicated) faultsOf(id string) *cluster.Faults {
 }
 
 // full reports whether st lists every shard up and gives every partition a
-// master and RF in-sync copies.
+// master and RF in-sync copies, with no partition move left.
 func (c *Replicated) full(st cluster.State) bool {
+	if in, left := st.Migrations(); in+left > 0 {
+		return false
+	}
 	if !st.Bootstrapped() || len(st.Nodes) != len(c.ids) {
 		return false
 	}
