@@ -33,12 +33,13 @@ import (BUSYKEY), as RESTORE does; keys loaded before it stay. Progress
 (bytes of the file read) goes to stderr, a summary line to stdout.`,
 	}
 	newFlags := func() (*flag.FlagSet, *importOptions) {
-		o := &importOptions{maxValue: rdb.DefaultMaxObject}
+		o := &importOptions{maxValue: rdb.DefaultMaxObject, pipelineBytes: 32 << 20}
 		fs := flag.NewFlagSet("import", flag.ContinueOnError)
 		fs.StringVar(&o.file, "rdb", "", "the RDB `FILE` to load (required)")
 		o.conn.register(fs)
 		fs.BoolVar(&o.replace, "replace", false, "overwrite keys that already exist (RESTORE … REPLACE)")
 		fs.IntVar(&o.pipeline, "pipeline", 256, "keys sent per round trip to the proxy")
+		fs.Var(&o.pipelineBytes, "pipeline-bytes", "a round trip is sent once its payloads reach this `SIZE`, even with fewer keys, so that large values are not held --pipeline at a time")
 		fs.Var(&o.maxValue, "max-value", "the largest key or value the file may hold, a `SIZE` (the proxy's max-bulk-len bounds what RESTORE can carry anyway); a larger one stops the import")
 		return fs, o
 	}
@@ -54,6 +55,9 @@ import (BUSYKEY), as RESTORE does; keys loaded before it stay. Progress
 			return exitUsage
 		case o.pipeline < 1:
 			fmt.Fprintf(stderr, "shardis import: --pipeline must be at least 1, not %d\n", o.pipeline)
+			return exitUsage
+		case o.pipelineBytes < 1:
+			fmt.Fprintf(stderr, "shardis import: --pipeline-bytes must be positive, not %d\n", o.pipelineBytes)
 			return exitUsage
 		case o.maxValue < 1:
 			fmt.Fprintf(stderr, "shardis import: --max-value must be positive, not %d\n", o.maxValue)
@@ -75,16 +79,13 @@ import (BUSYKEY), as RESTORE does; keys loaded before it stay. Progress
 }
 
 type importOptions struct {
-	file     string
-	conn     rdbProxy
-	replace  bool
-	pipeline int
-	maxValue configs.Size
+	file          string
+	conn          rdbProxy
+	replace       bool
+	pipeline      int
+	pipelineBytes configs.Size
+	maxValue      configs.Size
 }
-
-// pipelineBytes bounds the payloads of one round trip, so that a batch of
-// large keys does not hold --pipeline times the largest value in memory.
-const pipelineBytes = 32 << 20
 
 // importStats counts what an import did with the file's keys.
 type importStats struct {
@@ -133,7 +134,7 @@ func runImport(ctx context.Context, o *importOptions, stderr io.Writer) (importS
 		default:
 			b.add(e)
 		}
-		if len(b.keys) >= o.pipeline || b.bytes >= pipelineBytes {
+		if len(b.keys) >= o.pipeline || b.bytes >= int64(o.pipelineBytes) {
 			if err := b.send(ctx, client, &stats); err != nil {
 				return stats, err
 			}
@@ -160,7 +161,7 @@ type importBatch struct {
 	replace bool
 	keys    [][]byte
 	args    [][]any
-	bytes   int
+	bytes   int64
 }
 
 func (b *importBatch) add(e *rdb.Entry) {
@@ -175,7 +176,7 @@ func (b *importBatch) add(e *rdb.Entry) {
 	}
 	b.keys = append(b.keys, e.Key)
 	b.args = append(b.args, args)
-	b.bytes += len(e.Key) + len(payload)
+	b.bytes += int64(len(e.Key) + len(payload))
 }
 
 // send sends the batch in one pipeline and empties it. Every RESTORE's

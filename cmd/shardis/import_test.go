@@ -214,7 +214,7 @@ func TestImportExport(t *testing.T) {
 	if err := sh.Set(ctx, "str:small", "changed", 0).Err(); err != nil {
 		t.Fatal(err)
 	}
-	if code, out, errOut = runCLI("import", "--rdb", dump, "--addr", c.Addr, "--password", pw, "--replace"); code != exitOK {
+	if code, out, errOut = runCLI("import", "--rdb", dump, "--addr", c.Addr, "--password", pw, "--replace", "--pipeline-bytes", "1kb"); code != exitOK {
 		t.Fatalf("import --replace: exit %d\n%s%s", code, out, errOut)
 	}
 	compareServed(t, src, sh, false)
@@ -295,6 +295,9 @@ func TestImportErrors(t *testing.T) {
 	good := writeTestRDB(t, func(w *rdb.Writer) {
 		noErr(t, w.WriteValue([]byte("k"), rdb.Value{Kind: rdb.KindString, Str: []byte("v")}, rdb.NoExpire))
 	})
+	big := writeTestRDB(t, func(w *rdb.Writer) {
+		noErr(t, w.WriteValue([]byte("big"), rdb.Value{Kind: rdb.KindString, Str: []byte("0123456789abcdefghijklmnopqrstuvwxyzABCD")}, rdb.NoExpire))
+	})
 	data, err := os.ReadFile(good)
 	noErr(t, err)
 	dir := t.TempDir()
@@ -318,7 +321,9 @@ func TestImportErrors(t *testing.T) {
 	}{
 		{"no file flag", []string{"--addr", c.Addr}, exitUsage, []string{"--rdb FILE is required"}},
 		{"bad pipeline", []string{"--rdb", good, "--pipeline", "0"}, exitUsage, []string{"--pipeline must be at least 1"}},
+		{"bad pipeline-bytes", []string{"--rdb", good, "--pipeline-bytes", "0"}, exitUsage, []string{"--pipeline-bytes must be positive"}},
 		{"bad max-value", []string{"--rdb", good, "--max-value", "lots"}, exitUsage, []string{`"lots" is not a size`}},
+		{"too large", []string{"--rdb", big, "--addr", c.Addr, "--password", "pw", "--max-value", "30"}, exitFailure, []string{`key "big"`, "larger than the reader's limit"}},
 		{"missing file", []string{"--rdb", filepath.Join(dir, "none.rdb"), "--addr", c.Addr}, exitFailure, []string{"none.rdb", "no such file"}},
 		{"not rdb", []string{"--rdb", put("text.rdb", []byte("hello world")), "--addr", c.Addr}, exitFailure, []string{"not an RDB file"}},
 		{"checksum", []string{"--rdb", put("crc.rdb", corrupt), "--addr", c.Addr, "--password", "pw"}, exitFailure, []string{"checksum does not match"}},
