@@ -8,6 +8,9 @@
 // (listpacks, intsets, quicklists, skiplist zsets, LZF compression);
 // DecodeDump reads everything Redis 7.0 can load from a DUMP payload,
 // including the encodings older versions wrote.
+//
+// Reader and Writer do the same for whole RDB files as redis-server
+// saves them: a file's keys hold the same objects as DUMP payloads.
 package rdb
 
 import (
