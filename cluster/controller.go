@@ -108,6 +108,11 @@ type ControllerConfig struct {
 	// a negative ReplaceAfter disables replacing down nodes.
 	RF, MinInSync, Partitions int
 	ReplaceAfter              time.Duration
+	// ManualRebalance creates the cluster with partition moves paused
+	// (SetRebalance), so copies move only after an operator resumes them;
+	// by default a joining or decommissioned shard makes them move by
+	// themselves. Like the shape, it only applies at creation.
+	ManualRebalance bool
 
 	// LeaseDuration is the master lease (see Controller); zero means
 	// DefaultLeaseDuration, negative disables leases (then a master cut
@@ -427,8 +432,15 @@ func (c *Controller) ctlEnsureBootstrapped(ctx context.Context) error {
 		}
 		return nil
 	}
-	_, err := c.ctlPropose(ctx, c.ctlBootstrap())
-	return err
+	if _, err := c.ctlPropose(ctx, c.ctlBootstrap()); err != nil {
+		return err
+	}
+	if c.cfg.ManualRebalance {
+		paused := true
+		_, err := c.ctlPropose(ctx, SetRebalance{Paused: &paused})
+		return err
+	}
+	return nil
 }
 
 // IsLeader reports whether this replica currently leads the Raft group and

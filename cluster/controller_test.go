@@ -560,3 +560,28 @@ func TestControllerLeaseDefersNodeDown(t *testing.T) {
 		t.Fatalf("lease for a node marked down: %v", err)
 	}
 }
+
+// TestControllerManualRebalance: a cluster created with ManualRebalance
+// starts with moves paused; by default it does not.
+func TestControllerManualRebalance(t *testing.T) {
+	for _, manual := range []bool{false, true} {
+		cfg := ctlTestConfig("dev")
+		cfg.RaftAddr = "127.0.0.1:0"
+		cfg.RF, cfg.MinInSync = 1, 1
+		cfg.ManualRebalance = manual
+		c, err := NewController(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctlWaitFor(t, 5*time.Second, "the cluster created", func() bool {
+			s := c.State()
+			return s.Bootstrapped() && (!manual || s.Rebalance.Paused)
+		})
+		if got := c.State().Rebalance.Paused; got != manual {
+			t.Errorf("ManualRebalance %v: paused %v", manual, got)
+		}
+		if err := c.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
