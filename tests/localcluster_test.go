@@ -103,7 +103,13 @@ func (c *lcCluster) run(extraEnv []string, args ...string) (string, error) {
 }
 
 func (c *lcCluster) runIn(runDir string, extraEnv []string, args ...string) (string, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), lcScriptTimeout)
+	return c.runFor(lcScriptTimeout, runDir, extraEnv, args...)
+}
+
+// runFor is runIn with a time limit of its own, for commands that wait on
+// the cluster for longer than lcScriptTimeout (a decommission's drain).
+func (c *lcCluster) runFor(limit time.Duration, runDir string, extraEnv []string, args ...string) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), limit)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, c.script, args...)
 	cmd.Dir = os.TempDir() // RUN_DIR is absolute; the script works from any directory
@@ -531,32 +537,31 @@ func TestLocalClusterAddDecommission(t *testing.T) {
 	c.must(t, nil, "stop")
 	c.wantAllStopped(t, "after stop")
 	c.must(t, nil, "start")
-	c.wantStates(t, "after resuming", func(string) string { return "running" })
+	nodes = c.wantStates(t, "after resuming", func(string) string { return "running" })
 	c.waitSettled(t, "after resuming")
 	lcCheckAll(t, "read through proxy 2 after stop and start", c.clients[1], keys)
 
-	if !rbHasDecommission(t, c.bin) {
-		t.Logf("this build has no shardis decommission: decommission is not exercised")
-	} else {
-		pid := nodes["shard-4"].pid
-		out := c.must(t, nil, "decommission", "4")
-		if !strings.Contains(out, "decommissioned shard-4: drained and stopped") {
-			t.Errorf("decommission 4 printed %q; want it to say shard-4 was drained and stopped", out)
-		}
-		c.shards = slices.DeleteFunc(c.shards, func(s string) bool { return s == "shard-4" })
-		c.nShards = 3
-		c.wantStates(t, "after decommission 4", func(string) string { return "running" })
-		if lcAlive(pid) && c.isNode(pid) {
-			t.Errorf("shard 4 (pid %d) still runs after decommission", pid)
-		}
-		c.mustFail(t, "no node '4'", "kill", "4")
-		c.waitSettled(t, "after decommission 4")
-		lcCheckAll(t, "read through proxy 1 after decommission 4", c.clients[0], keys)
-		if id := c.add(t); id != "shard-5" {
-			t.Errorf("add after decommissioning shard-4 started %s, want shard-5 (ids are never reused)", id)
-		}
-		c.nShards = 4
+	pid := nodes["shard-4"].pid
+	out, err := c.lcCluster.decommission("4")
+	if err != nil {
+		t.Fatalf("local-cluster decommission 4: %v\n%s", err, out)
 	}
+	if !strings.Contains(out, "decommissioned shard-4: drained and stopped") {
+		t.Errorf("decommission 4 printed %q; want it to say shard-4 was drained and stopped", out)
+	}
+	c.shards = slices.DeleteFunc(c.shards, func(s string) bool { return s == "shard-4" })
+	c.nShards = 3
+	c.wantStates(t, "after decommission 4", func(string) string { return "running" })
+	if lcAlive(pid) && c.isNode(pid) {
+		t.Errorf("shard 4 (pid %d) still runs after decommission", pid)
+	}
+	c.mustFail(t, "no node '4'", "kill", "4")
+	c.waitSettled(t, "after decommission 4")
+	lcCheckAll(t, "read through proxy 1 after decommission 4", c.clients[0], keys)
+	if id := c.add(t); id != "shard-5" {
+		t.Errorf("add after decommissioning shard-4 started %s, want shard-5 (ids are never reused)", id)
+	}
+	c.nShards = 4
 	for _, rdb := range c.clients {
 		_ = rdb.Close()
 	}
