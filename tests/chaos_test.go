@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -55,6 +56,10 @@ const (
 	// chaosFailurePause paces a worker after a failed operation, so a dead
 	// shard does not turn the workload into a busy loop of errors.
 	chaosFailurePause = 20 * time.Millisecond
+	// chaosDrainRate is the snapshot rate per shard during the
+	// decommission, low enough for the drain of the workload's data (a
+	// few MB after a minute) to take seconds.
+	chaosDrainRate = "256k"
 )
 
 // chaosKind is a kind of workload operation.
@@ -278,10 +283,121 @@ type chaosKill struct {
 	restarted int64  // restart returned: the shard answers and every proxy reaches it (0: it failed)
 }
 
-// chaosNemesis kill -9s a random shard every 2–4 s, restarts it 1–3 s
+// chaosMembers is the set of shards the kill nemesis picks from: the
+// cluster's shards, less one being decommissioned. cycle is held by the
+// kill nemesis from a kill to the restart, so a shard is never marked
+// leaving while it is down.
+type chaosMembers struct {
+	cycle   sync.Mutex
+	mu      sync.Mutex
+	shards  []int
+	leaving int // 0: none
+	// drainFrom and drainTo bound the decommission on the history's
+	// clock (0: not begun, not over).
+	drainFrom, drainTo atomic.Int64
+}
+
+func chaosNewMembers() *chaosMembers {
+	m := &chaosMembers{}
+	for i := 1; i <= chaosShards; i++ {
+		m.shards = append(m.shards, i)
+	}
+	return m
+}
+
+// pick returns a random shard that is not leaving.
+func (m *chaosMembers) pick(rng *rand.Rand) int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var can []int
+	for _, s := range m.shards {
+		if s != m.leaving {
+			can = append(can, s)
+		}
+	}
+	return can[rng.IntN(len(can))]
+}
+
+// names returns the shards' node IDs.
+func (m *chaosMembers) names() []string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var ids []string
+	for _, s := range m.shards {
+		ids = append(ids, "shard-"+strconv.Itoa(s))
+	}
+	return ids
+}
+
+// chaosMembership adds a shard a quarter of the way into the chaos and
+// decommissions shard chaosShards (not a controller voter) halfway, while
+// the kill nemesis goes on; the leaving shard is spared by the kills. It
+// returns when both are done, or early when stop is closed before they
+// started.
+func chaosMembership(t *testing.T, c *lcCluster, m *chaosMembers, hist *chaosHistory, duration time.Duration, stop <-chan struct{}) {
+	wait := func(d time.Duration) bool {
+		select {
+		case <-stop:
+			return false
+		case <-time.After(d):
+			return true
+		}
+	}
+	if !wait(duration / 4) {
+		return
+	}
+	start := time.Now()
+	out, err := c.run(nil, "add")
+	ids := rbAddOutput.FindAllStringSubmatch(out, -1)
+	if err != nil || len(ids) != 1 {
+		t.Errorf("membership: local-cluster add: %v\n%s", err, out)
+		return
+	}
+	joined, _ := strconv.Atoi(strings.TrimPrefix(ids[0][1], "shard-"))
+	m.mu.Lock()
+	m.shards = append(m.shards, joined)
+	m.mu.Unlock()
+	t.Logf("membership: %s joined (add took %v)", ids[0][1], time.Since(start).Round(time.Millisecond))
+	if !wait(duration / 4) {
+		return
+	}
+	// Throttled, the drain lasts long enough for kills to hit it.
+	setRate := func(rate string) bool {
+		proxy := net.JoinHostPort("127.0.0.1", strconv.Itoa(c.base+101))
+		out, err := exec.Command(c.bin, "rebalance", "--addr", proxy, "set", "rate", rate).CombinedOutput()
+		if err != nil {
+			t.Errorf("membership: shardis rebalance set rate %s: %v\n%s", rate, err, out)
+		}
+		return err == nil
+	}
+	if !setRate(chaosDrainRate) {
+		return
+	}
+	defer setRate("0")
+	leaving := chaosShards
+	m.cycle.Lock()
+	m.mu.Lock()
+	m.leaving = leaving
+	m.mu.Unlock()
+	m.cycle.Unlock()
+	m.drainFrom.Store(hist.now())
+	out, err = c.decommission(strconv.Itoa(leaving))
+	m.drainTo.Store(hist.now())
+	if err != nil {
+		t.Errorf("membership: local-cluster decommission %d: %v\n%s", leaving, err, out)
+		return
+	}
+	m.mu.Lock()
+	m.shards = slices.DeleteFunc(m.shards, func(s int) bool { return s == leaving })
+	m.leaving = 0
+	m.mu.Unlock()
+	t.Logf("membership: shard-%d decommissioned in %v", leaving, time.Duration(m.drainTo.Load()-m.drainFrom.Load()).Round(time.Millisecond))
+}
+
+// chaosNemesis kill -9s a random shard of m every 2–4 s, restarts it 1–3 s
 // later, and stops after maxRounds rounds or when stop is closed; a shard
 // it killed is always restarted before it returns.
-func chaosNemesis(t *testing.T, c *lcCluster, rng *rand.Rand, hist *chaosHistory, maxRounds int, stop <-chan struct{}) []chaosKill {
+func chaosNemesis(t *testing.T, c *lcCluster, m *chaosMembers, rng *rand.Rand, hist *chaosHistory, maxRounds int, stop <-chan struct{}) []chaosKill {
 	var kills []chaosKill
 	pause := func(lo, hi time.Duration) bool {
 		select {
@@ -295,14 +411,17 @@ func chaosNemesis(t *testing.T, c *lcCluster, rng *rand.Rand, hist *chaosHistory
 		if !pause(2*time.Second, 4*time.Second) {
 			break
 		}
-		shard := 1 + rng.IntN(chaosShards)
+		m.cycle.Lock()
+		shard := m.pick(rng)
 		id := strconv.Itoa(shard)
 		st, err := chaosMap(c)
 		if err != nil {
+			m.cycle.Unlock()
 			t.Errorf("nemesis: the cluster map before a kill: %v", err)
 			break
 		}
 		if out, err := c.run(nil, "kill", id); err != nil {
+			m.cycle.Unlock()
 			t.Errorf("nemesis: local-cluster kill %s: %v\n%s", id, err, out)
 			break
 		}
@@ -313,6 +432,7 @@ func chaosNemesis(t *testing.T, c *lcCluster, rng *rand.Rand, hist *chaosHistory
 		pause(time.Second, 3*time.Second) // restarts at once if stopped
 		k.restart = hist.now()
 		out, err := c.run(nil, "restart", id)
+		m.cycle.Unlock()
 		if err != nil {
 			t.Errorf("nemesis: local-cluster restart %s: %v\n%s", id, err, out)
 		} else {
@@ -653,9 +773,10 @@ func TestChaosPercentile(t *testing.T) {
 }
 
 // TestChaos runs a workload of real clients through both proxies while a
-// nemesis kill -9s and restarts shards, then checks that no acknowledged
-// write or increment was lost and that every register history is
-// linearizable. Every partition has three copies and files are fsynced
+// nemesis kill -9s and restarts shards, and a shard joins and another is
+// decommissioned meanwhile, then checks that no acknowledged write or
+// increment was lost, that every register history is linearizable and
+// that the cluster settles on its new membership. Every partition has three copies and files are fsynced
 // once a second: a killed shard's files may miss its last writes, so what
 // keeps acknowledged writes is replication (commit level all) and failover
 // to an in-sync follower.
@@ -714,15 +835,28 @@ func TestChaos(t *testing.T) {
 		}()
 	}
 	var kills []chaosKill
-	maxRounds := int(duration/(2*time.Second)) + 1
-	nemesisWG.Add(1)
+	// The kills go on until the membership changes are over, which may
+	// outlast the duration by up to a drain.
+	maxRounds := int((duration+rbSettleTimeout)/(2*time.Second)) + 1
+	members := chaosNewMembers()
+	membershipDone := make(chan struct{})
+	nemesisWG.Add(2)
 	go func() {
 		defer nemesisWG.Done()
-		kills = chaosNemesis(t, c, rand.New(rand.NewPCG(seed, 0)), hist, maxRounds, stopNemesis)
+		kills = chaosNemesis(t, c, members, rand.New(rand.NewPCG(seed, 0)), hist, maxRounds, stopNemesis)
+	}()
+	go func() {
+		defer nemesisWG.Done()
+		defer close(membershipDone)
+		chaosMembership(t, c, members, hist, duration, stopNemesis)
 	}()
 
 	select {
 	case <-time.After(duration):
+	case <-t.Context().Done():
+	}
+	select {
+	case <-membershipDone:
 	case <-t.Context().Done():
 	}
 	stopNemesisOnce.Do(func() { close(stopNemesis) })
@@ -748,6 +882,8 @@ func TestChaos(t *testing.T) {
 		t.Fatalf("shards %v still stopped after restart", stopped)
 	}
 	chaosWaitReachable(t, clients, procOnePerPartition("chaos:ready:"))
+	rc := &rbCluster{lcCluster: c, rf: 3, shards: members.names(), proxies: proxies, clients: clients}
+	rc.waitSettled(t, "after the chaos")
 
 	// Merge what the workers saw.
 	acked, ambiguous := map[string]string{}, map[string]string{}
@@ -919,6 +1055,13 @@ func TestChaos(t *testing.T) {
 			t.Errorf("no write on a partition shard-%d mastered was acknowledged after its kill -9", k.shard)
 		}
 	}
+	during := 0
+	for _, k := range kills {
+		if from, to := members.drainFrom.Load(), members.drainTo.Load(); from != 0 && k.killed >= from && (to == 0 || k.killed <= to) {
+			during++
+		}
+	}
+	t.Logf("kills during the decommission's drain: %d of %d", during, len(kills))
 	slices.Sort(downs)
 	t.Logf("failover time (kill -9 to the first acknowledged write on a partition the victim mastered): %d kills, p50 %v, max %v",
 		len(kills), chaosPercentile(downs, 0.5).Round(time.Millisecond), chaosPercentile(downs, 1).Round(time.Millisecond))
