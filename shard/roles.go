@@ -513,7 +513,18 @@ const readMark = math.MaxUint64
 // false when it refused the command (the error is written).
 func (s *Server) gate(c *conn, spec *resp.Command, parts []int, g *roleGate) bool {
 	t := s.roles.table.Load()
-	if t == nil || len(parts) == 0 {
+	if len(parts) == 0 {
+		return true
+	}
+	if t == nil {
+		if s.cfg.RequireLease {
+			// A cluster member that has not applied a map yet (a process
+			// just restarted) masters nothing: the map may still name it
+			// master, but its old self's copies may already be someone
+			// else's to serve.
+			c.WriteError(resp.NoLeaseError{Partition: parts[0]}.Error())
+			return false
+		}
 		return true
 	}
 	for _, p := range parts {

@@ -1,0 +1,74 @@
+package shard
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestNoMapServesNothing: a cluster member (leases required) that has not
+// applied a cluster map yet — a process just restarted — refuses data
+// commands with NOLEASE, since the old map may still name it master of
+// partitions another copy now serves. A shard outside a cluster serves.
+func TestNoMapServesNothing(t *testing.T) {
+	for _, member := range []bool{false, true} {
+		cfg := testConfig(t)
+		cfg.RequireLease = member
+		s := startServer(t, cfg, nil)
+		c := dial(t, s.Addr())
+		got := c.do("SET", "k", "v")
+		if member && !strings.HasPrefix(got, "-NOLEASE ") {
+			t.Errorf("member without a map: SET = %q, want NOLEASE", got)
+		}
+		if !member && got != okR() {
+			t.Errorf("standalone shard: SET = %q", got)
+		}
+	}
+}
+
+// TestHandOffStopsThePartition: once HandOff starts, the partition answers
+// HANDOFF to reads and writes at that partition epoch whether or not the
+// new master catches up, the other partitions go on, and a map with a new
+// epoch for the partition serves it again.
+func TestHandOffStopsThePartition(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.MinInSync = 1
+	s := startServer(t, cfg, nil)
+	roles := make([]PartRole, cfg.Partitions)
+	for p := range roles {
+		roles[p] = PartRole{Epoch: 5, Master: "s1", InSync: []string{"s1"}, Replicas: []string{"s2", "s1"}}
+	}
+	if err := s.ApplyRoles(5, roles); err != nil {
+		t.Fatal(err)
+	}
+	c := dial(t, s.Addr())
+	k, other := keyIn(s, 3, 0), keyIn(s, 4, 0)
+	if got := c.do("SET", k, "v"); got != okR() {
+		t.Fatalf("SET before the handoff = %q", got)
+	}
+	if _, err := s.HandOff(context.Background(), 3, "s2", 4); err == nil {
+		t.Fatal("HandOff at an epoch the shard does not master at succeeded")
+	}
+	// s2 never fetches: the wait times out, the partition stays stopped.
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if _, err := s.HandOff(ctx, 3, "s2", 5); err == nil {
+		t.Fatal("HandOff returned without s2 acknowledging anything")
+	}
+	for _, cmd := range [][]string{{"SET", k, "w"}, {"GET", k}} {
+		if got := c.do(cmd...); got != errR("HANDOFF 3"+" partition being handed over to its new master") {
+			t.Errorf("%v during the handoff = %q", cmd, got)
+		}
+	}
+	if got := c.do("SET", other, "v"); got != okR() {
+		t.Errorf("SET on another partition during the handoff = %q", got)
+	}
+	roles[3].Epoch = 6
+	if err := s.ApplyRoles(6, roles); err != nil {
+		t.Fatal(err)
+	}
+	if got := c.do("GET", k); got != bulkR("v") {
+		t.Errorf("GET at the next partition epoch = %q", got)
+	}
+}
