@@ -16,6 +16,10 @@ type Log struct {
 	at    []int64
 	head  int
 	bytes int
+	// keeping says that no effect after seq keep leaves the log, whatever
+	// the bounds (see Keep).
+	keep    uint64
+	keeping bool
 }
 
 // Len is the number of effects logged.
@@ -30,9 +34,8 @@ func size(e *Effect) int {
 }
 
 // Push appends effect e, committed at atMS (unix ms) with history hash
-// hash after it and prevHash before it, then drops the oldest effects
-// while the log holds more than maxEntries or maxBytes (the newest is kept
-// whatever its size).
+// hash after it and prevHash before it, then trims the log to maxEntries
+// and maxBytes (see Trim).
 func (l *Log) Push(e Effect, atMS int64, hash, prevHash uint64, maxEntries, maxBytes int) {
 	if l.Len() == 0 {
 		l.base = prevHash
@@ -41,7 +44,17 @@ func (l *Log) Push(e Effect, atMS int64, hash, prevHash uint64, maxEntries, maxB
 	l.at = append(l.at, atMS)
 	l.hash = append(l.hash, hash)
 	l.bytes += size(&e)
+	l.Trim(maxEntries, maxBytes)
+}
+
+// Trim drops the oldest effects while the log holds more than maxEntries
+// or maxBytes, keeping the newest whatever its size and, while Keep holds,
+// every effect after its seq.
+func (l *Log) Trim(maxEntries, maxBytes int) {
 	for l.Len() > 1 && (l.Len() > maxEntries || l.bytes > maxBytes) {
+		if l.keeping && l.entries[l.head].Seq > l.keep {
+			break
+		}
 		l.bytes -= size(&l.entries[l.head])
 		l.entries[l.head] = Effect{} // let the ops be collected
 		l.base = l.hash[l.head]
@@ -56,6 +69,19 @@ func (l *Log) Push(e Effect, atMS int64, hash, prevHash uint64, maxEntries, maxB
 		l.head = 0
 	}
 }
+
+// Keep makes the log hold every effect after seq, whatever the bounds of
+// Push and Trim, until Unkeep or Reset: a copy loading a snapshot taken at
+// seq continues from those effects once it has loaded it. What the log
+// holds then grows with every Push; the caller watches Bytes and gives up
+// the keep past its own bound.
+func (l *Log) Keep(seq uint64) { l.keep, l.keeping = seq, true }
+
+// Unkeep ends Keep; the next Push or Trim applies the bounds again.
+func (l *Log) Unkeep() { l.keep, l.keeping = 0, false }
+
+// Bytes is the approximate memory the logged effects take.
+func (l *Log) Bytes() int { return l.bytes }
 
 // CommittedAt returns when the effect with seq next was committed, for a
 // log ending at seq last (next in 1..last). When next has left the log it
@@ -73,8 +99,8 @@ func (l *Log) CommittedAt(next, last uint64) (ms int64, ok bool) {
 	return l.at[i], true
 }
 
-// Reset empties the log, as when the partition it follows was replaced
-// (a snapshot load) or stopped keeping one.
+// Reset empties the log and ends Keep, as when the partition it follows
+// was replaced (a snapshot load) or stopped keeping one.
 func (l *Log) Reset() { *l = Log{} }
 
 // Since returns up to max logged effects after afterSeq, oldest first

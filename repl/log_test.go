@@ -26,3 +26,38 @@ func TestEffectLogCommittedAt(t *testing.T) {
 		}
 	}
 }
+
+func TestEffectLogKeep(t *testing.T) {
+	var l Log
+	push := func(from, to uint64) {
+		for seq := from; seq <= to; seq++ {
+			l.Push(Effect{Seq: seq}, 0, seq, seq-1, 8, 1<<20)
+		}
+	}
+	push(1, 20)
+	if l.Len() != 8 {
+		t.Fatalf("%d effects logged, want the bound of 8", l.Len())
+	}
+	l.Keep(20)
+	push(21, 100)
+	if _, ok := l.Since(20, 100, 0); !ok || l.Len() != 80 {
+		t.Fatalf("kept from 20: %d effects logged, continues from 20: %v", l.Len(), ok)
+	}
+	if h, ok := l.HistoryAt(20, 100); !ok || h != 20 {
+		t.Fatalf("HistoryAt(20) = %d, %v while kept", h, ok)
+	}
+	if l.Bytes() != 80*32 {
+		t.Fatalf("Bytes = %d, want %d", l.Bytes(), 80*32)
+	}
+	l.Unkeep()
+	l.Trim(8, 1<<20)
+	if _, ok := l.Since(20, 100, 0); ok || l.Len() != 8 {
+		t.Fatalf("after Unkeep: %d effects logged, continues from 20: %v", l.Len(), ok)
+	}
+	l.Keep(100)
+	l.Reset()
+	push(1, 20)
+	if l.Len() != 8 {
+		t.Fatal("Reset must end Keep")
+	}
+}
