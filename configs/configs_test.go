@@ -359,7 +359,9 @@ func TestRuntimeConfigs(t *testing.T) {
 	want := shard.Config{ID: "s1", Addr: "127.0.0.1:7001", DataDir: "/d", Partitions: DefaultPartitions,
 		Sync: shard.SyncAlways, ExpiryInterval: 100 * time.Millisecond, SweepBatch: 128, Limits: wantLimits,
 		MinInSync: 2, CommitLevel: shard.CommitAll, ReplAckTimeout: shard.DefaultReplAckTimeout,
-		Standalone: true}
+		Standalone: true, SnapshotRate: shard.DefaultSnapshotRate, SnapshotChunkSize: shard.DefaultSnapshotChunkSize,
+		SnapshotIdleTimeout: shard.DefaultSnapshotIdleTimeout, SnapshotMaxSessions: shard.DefaultSnapshotMaxSessions,
+		SnapshotPinBytes: shard.DefaultSnapshotPinBytes}
 	if !reflect.DeepEqual(sc, want) {
 		t.Errorf("shard config %+v want %+v", sc, want)
 	}

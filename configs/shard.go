@@ -87,6 +87,21 @@ type ShardFile struct {
 	// ReplaceAfter is how long a shard may stay down before its copies are
 	// placed on other shards (a negative value never replaces).
 	ReplaceAfter time.Duration `yaml:"replace-after"`
+	// SnapshotRate bounds the snapshot bytes per second this shard sends
+	// to copies being loaded, all transfers together; 0 is unlimited.
+	SnapshotRate Size `yaml:"snapshot-rate"`
+	// SnapshotChunkSize is the most one snapshot read sends (and a
+	// follower asks for), in bytes.
+	SnapshotChunkSize Size `yaml:"snapshot-chunk-size"`
+	// SnapshotIdleTimeout is how long a snapshot session may go unused
+	// before it is removed with its file.
+	SnapshotIdleTimeout time.Duration `yaml:"snapshot-idle-timeout"`
+	// SnapshotMaxSessions bounds the snapshot sessions (each a file as
+	// large as its partition) open on this shard at once.
+	SnapshotMaxSessions int `yaml:"snapshot-max-sessions"`
+	// SnapshotPinBytes bounds, per partition, the effect log kept for a
+	// copy loading a snapshot, so it continues from the log once loaded.
+	SnapshotPinBytes Size `yaml:"snapshot-pin-bytes"`
 }
 
 // DefaultShardFile returns the shard defaults. ID and DataDir have none:
@@ -107,6 +122,12 @@ func DefaultShardFile() ShardFile {
 		CommitLevel:     string(shard.CommitAll),
 		ReplAckTimeout:  shard.DefaultReplAckTimeout,
 		ReplaceAfter:    cluster.DefaultReplaceAfter,
+
+		SnapshotRate:        shard.DefaultSnapshotRate,
+		SnapshotChunkSize:   shard.DefaultSnapshotChunkSize,
+		SnapshotIdleTimeout: shard.DefaultSnapshotIdleTimeout,
+		SnapshotMaxSessions: shard.DefaultSnapshotMaxSessions,
+		SnapshotPinBytes:    shard.DefaultSnapshotPinBytes,
 	}
 }
 
@@ -144,6 +165,11 @@ func (f *ShardFile) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&f.CommitLevel, "commit-level", f.CommitLevel, "when a write is acknowledged: `LEVEL` all (every in-sync copy has it) or master (faster, weaker)")
 	fs.DurationVar(&f.ReplAckTimeout, "repl-ack-timeout", f.ReplAckTimeout, "longest wait (`DURATION`) for followers to acknowledge a write before a lagging one is reported")
 	fs.DurationVar(&f.ReplaceAfter, "replace-after", f.ReplaceAfter, "`DURATION` a shard may be down before its copies are placed elsewhere (negative: never)")
+	fs.Var(&f.SnapshotRate, "snapshot-rate", "snapshot bytes per second (a `SIZE`, e.g. 64mb) this shard sends to copies being loaded, all together (0: unlimited)")
+	fs.Var(&f.SnapshotChunkSize, "snapshot-chunk-size", "most of a snapshot (`SIZE`) one read sends")
+	fs.DurationVar(&f.SnapshotIdleTimeout, "snapshot-idle-timeout", f.SnapshotIdleTimeout, "`DURATION` an unused snapshot session lives before it is removed with its file")
+	fs.IntVar(&f.SnapshotMaxSessions, "snapshot-max-sessions", f.SnapshotMaxSessions, "most snapshot sessions (`COUNT`) open on this shard at once")
+	fs.Var(&f.SnapshotPinBytes, "snapshot-pin-bytes", "most effect log (`SIZE`) a partition keeps for a copy loading its snapshot")
 }
 
 // Validate reports every problem in f, each naming the field and its value.
@@ -212,6 +238,13 @@ func (f ShardFile) validateCluster(p *problems) {
 		p.add("commit-level", strconv.Quote(f.CommitLevel), "is not a commit level (all, master)")
 	}
 	p.positive("repl-ack-timeout", int64(f.ReplAckTimeout), f.ReplAckTimeout.String())
+	p.positive("snapshot-chunk-size", int64(f.SnapshotChunkSize), f.SnapshotChunkSize.String())
+	if f.SnapshotChunkSize > 256<<20 {
+		p.add("snapshot-chunk-size", f.SnapshotChunkSize.String(), "is above 256mb")
+	}
+	p.positive("snapshot-idle-timeout", int64(f.SnapshotIdleTimeout), f.SnapshotIdleTimeout.String())
+	p.positive("snapshot-max-sessions", int64(f.SnapshotMaxSessions), strconv.Itoa(f.SnapshotMaxSessions))
+	p.positive("snapshot-pin-bytes", int64(f.SnapshotPinBytes), f.SnapshotPinBytes.String())
 	if f.ElectionTimeout < 50*time.Millisecond {
 		p.add("election-timeout", f.ElectionTimeout.String(), "is below 50ms")
 	}
@@ -268,5 +301,11 @@ func (f ShardFile) ToShardConfig() shard.Config {
 		CommitLevel:    shard.CommitLevel(f.CommitLevel),
 		ReplAckTimeout: f.ReplAckTimeout,
 		Standalone:     !f.Member(),
+
+		SnapshotRate:        int64(f.SnapshotRate),
+		SnapshotChunkSize:   int(f.SnapshotChunkSize),
+		SnapshotIdleTimeout: f.SnapshotIdleTimeout,
+		SnapshotMaxSessions: f.SnapshotMaxSessions,
+		SnapshotPinBytes:    int(f.SnapshotPinBytes),
 	}
 }

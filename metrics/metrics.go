@@ -247,6 +247,13 @@ type ShardReplication struct {
 	Masters, Followers int
 	// Lag is per follower id, over the partitions this shard masters.
 	Lag map[string]FollowerLag
+	// Snapshot transfers: bytes this shard sent as a master and received
+	// as a follower, the sessions open on it now, the sessions abandoned
+	// because writes outgrew the effect log kept for them, and the
+	// snapshots its followed partitions loaded.
+	SnapshotBytesSent, SnapshotBytesReceived uint64
+	SnapshotSessions                         int
+	SnapshotPinsDropped, SnapshotsLoaded     uint64
 }
 
 // replCollector exports a ShardReplication read at scrape time, so the
@@ -254,6 +261,8 @@ type ShardReplication struct {
 type replCollector struct {
 	read              func() ShardReplication
 	lag, oldest, role *prometheus.Desc
+
+	snapSent, snapReceived, snapSessions, snapDropped, snapLoaded *prometheus.Desc
 }
 
 // NewShardReplication registers on reg the shard's replication metrics,
@@ -272,6 +281,16 @@ func NewShardReplication(reg prometheus.Registerer, read func() ShardReplication
 		role: prometheus.NewDesc(prometheus.BuildFQName(Namespace, "shard", "partitions_by_role"),
 			"Partitions this shard masters or follows in the applied cluster map (before any map: follower-flagged partitions, the rest as master).",
 			[]string{"role"}, nil),
+		snapSent: prometheus.NewDesc(prometheus.BuildFQName(Namespace, "shard", "snapshot_sent_bytes_total"),
+			"Snapshot bytes this shard sent to copies being loaded.", nil, nil),
+		snapReceived: prometheus.NewDesc(prometheus.BuildFQName(Namespace, "shard", "snapshot_received_bytes_total"),
+			"Snapshot bytes this shard received for the partitions it loads.", nil, nil),
+		snapSessions: prometheus.NewDesc(prometheus.BuildFQName(Namespace, "shard", "snapshot_sessions"),
+			"Snapshot sessions open on this shard.", nil, nil),
+		snapDropped: prometheus.NewDesc(prometheus.BuildFQName(Namespace, "shard", "snapshot_pins_dropped_total"),
+			"Snapshot sessions abandoned because the partition's writes outgrew the effect log kept for them.", nil, nil),
+		snapLoaded: prometheus.NewDesc(prometheus.BuildFQName(Namespace, "shard", "snapshots_loaded_total"),
+			"Snapshots this shard's followed partitions loaded.", nil, nil),
 	})
 }
 
@@ -280,6 +299,11 @@ func (c *replCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.lag
 	ch <- c.oldest
 	ch <- c.role
+	ch <- c.snapSent
+	ch <- c.snapReceived
+	ch <- c.snapSessions
+	ch <- c.snapDropped
+	ch <- c.snapLoaded
 }
 
 // Collect implements prometheus.Collector.
@@ -287,6 +311,11 @@ func (c *replCollector) Collect(ch chan<- prometheus.Metric) {
 	r := c.read()
 	ch <- prometheus.MustNewConstMetric(c.role, prometheus.GaugeValue, float64(r.Masters), "master")
 	ch <- prometheus.MustNewConstMetric(c.role, prometheus.GaugeValue, float64(r.Followers), "follower")
+	ch <- prometheus.MustNewConstMetric(c.snapSent, prometheus.CounterValue, float64(r.SnapshotBytesSent))
+	ch <- prometheus.MustNewConstMetric(c.snapReceived, prometheus.CounterValue, float64(r.SnapshotBytesReceived))
+	ch <- prometheus.MustNewConstMetric(c.snapSessions, prometheus.GaugeValue, float64(r.SnapshotSessions))
+	ch <- prometheus.MustNewConstMetric(c.snapDropped, prometheus.CounterValue, float64(r.SnapshotPinsDropped))
+	ch <- prometheus.MustNewConstMetric(c.snapLoaded, prometheus.CounterValue, float64(r.SnapshotsLoaded))
 	for id, l := range r.Lag {
 		ch <- prometheus.MustNewConstMetric(c.lag, prometheus.GaugeValue, float64(l.Effects), id)
 		if l.OldestKnown {

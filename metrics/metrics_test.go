@@ -22,7 +22,7 @@ func TestShardReplicationExposition(t *testing.T) {
 			"f1": {OldestKnown: true},
 			"f2": {Effects: 7, Oldest: 1500 * time.Millisecond, OldestKnown: true},
 			"f3": {Effects: 2}, // lagging, undated
-		}}
+		}, SnapshotBytesSent: 4096, SnapshotBytesReceived: 1024, SnapshotSessions: 2, SnapshotPinsDropped: 1, SnapshotsLoaded: 3}
 	})
 	want := `
 # HELP shardis_shard_partitions_by_role Partitions this shard masters or follows in the applied cluster map (before any map: follower-flagged partitions, the rest as master).
@@ -38,6 +38,21 @@ shardis_shard_replication_lag_effects{follower="f3"} 2
 # TYPE shardis_shard_replication_oldest_unacked_seconds gauge
 shardis_shard_replication_oldest_unacked_seconds{follower="f1"} 0
 shardis_shard_replication_oldest_unacked_seconds{follower="f2"} 1.5
+# HELP shardis_shard_snapshot_pins_dropped_total Snapshot sessions abandoned because the partition's writes outgrew the effect log kept for them.
+# TYPE shardis_shard_snapshot_pins_dropped_total counter
+shardis_shard_snapshot_pins_dropped_total 1
+# HELP shardis_shard_snapshot_received_bytes_total Snapshot bytes this shard received for the partitions it loads.
+# TYPE shardis_shard_snapshot_received_bytes_total counter
+shardis_shard_snapshot_received_bytes_total 1024
+# HELP shardis_shard_snapshot_sent_bytes_total Snapshot bytes this shard sent to copies being loaded.
+# TYPE shardis_shard_snapshot_sent_bytes_total counter
+shardis_shard_snapshot_sent_bytes_total 4096
+# HELP shardis_shard_snapshot_sessions Snapshot sessions open on this shard.
+# TYPE shardis_shard_snapshot_sessions gauge
+shardis_shard_snapshot_sessions 2
+# HELP shardis_shard_snapshots_loaded_total Snapshots this shard's followed partitions loaded.
+# TYPE shardis_shard_snapshots_loaded_total counter
+shardis_shard_snapshots_loaded_total 3
 `
 	if err := testutil.GatherAndCompare(reg, strings.NewReader(want)); err != nil {
 		t.Fatal(err)

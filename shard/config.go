@@ -62,6 +62,34 @@ type Config struct {
 	// reply (one effect larger than this still goes, alone); the follower
 	// asks again for the rest. Default DefaultReplFetchMaxBytes.
 	ReplFetchMaxBytes int
+	// SnapshotRate bounds the snapshot bytes this shard sends to copies
+	// being loaded (SHARDIS.SNAPREAD), all transfers together, in bytes
+	// per second, so moving a partition leaves the network to clients and
+	// replication. Zero means unlimited; SetSnapshotRate changes it at run
+	// time. The configs package defaults it to DefaultSnapshotRate.
+	SnapshotRate int64
+	// SnapshotChunkSize is the most one SHARDIS.SNAPREAD answers, in
+	// bytes, and what a follower asks for at a time: each side holds
+	// about one chunk per transfer in memory. Default
+	// DefaultSnapshotChunkSize.
+	SnapshotChunkSize int
+	// SnapshotIdleTimeout is how long a snapshot session may go without a
+	// SHARDIS.SNAPREAD before the master removes it, its file and its
+	// hold on the effect log. Default DefaultSnapshotIdleTimeout.
+	SnapshotIdleTimeout time.Duration
+	// SnapshotMaxSessions bounds the snapshot sessions open on this shard
+	// at once (each is a file as large as its partition's data); one more
+	// is refused with -BUSY and the follower retries later. Default
+	// DefaultSnapshotMaxSessions.
+	SnapshotMaxSessions int
+	// SnapshotPinBytes bounds, per partition, the bytes (as the effect
+	// log counts them) its log may hold while a snapshot session of the
+	// partition is open: the log then keeps every effect after the
+	// snapshot, beyond its usual bounds, for the follower to continue
+	// from once loaded. Past it (or past the log's usual byte bound, if
+	// larger) the oldest session is abandoned and its follower starts
+	// over. Default DefaultSnapshotPinBytes.
+	SnapshotPinBytes int
 	// MinInSync is the fewest in-sync copies (the master included) a
 	// partition needs to take writes once roles are applied (see
 	// ApplyRoles); with fewer it answers NOREPLICAS rather than accept a

@@ -33,7 +33,8 @@ import (
 
 // metaKey is the BuntDB key of a partition's meta record: seq (8 bytes,
 // big endian), history hash (8 bytes, big endian) then flags (1 byte,
-// metaFollower). A 9-byte record (no hash) is read with hash 0.
+// metaFollower, metaIncomplete). A 9-byte record (no hash) is read with
+// hash 0.
 const metaKey = store.MetaKey
 
 // metaLen is the length of the meta record's value; metaLenNoHash that of
@@ -43,37 +44,52 @@ const (
 	metaLenNoHash = 9
 )
 
-// metaFollower is the meta flag of a follower partition.
-const metaFollower = 1
+// Meta flags.
+const (
+	// metaFollower marks a follower partition.
+	metaFollower = 1
+	// metaIncomplete marks a partition whose snapshot load has not
+	// finished (or that was dropped): its records are not a state of the
+	// partition, and a snapshot must replace them before it serves or
+	// follows (see loadSnapshot).
+	metaIncomplete = 2
+)
 
 // isMetaKey reports whether sk is reserved for metadata rather than user
 // data.
 func isMetaKey(sk string) bool { return !store.IsUserKey(sk) }
 
-func encodeMeta(seq, hash uint64, follower bool) string {
+func encodeMeta(seq, hash uint64, flags byte) string {
 	var b [metaLen]byte
 	binary.BigEndian.PutUint64(b[:], seq)
 	binary.BigEndian.PutUint64(b[8:], hash)
-	if follower {
-		b[16] = metaFollower
-	}
+	b[16] = flags
 	return string(b[:])
 }
 
 // setPos records in tx the partition's seq, history hash and follower flag
-// as of tx. A file-backed partition stores them in its meta record, in the
-// same transaction as the data, so they survive a restart exactly as far
-// as the data does. A partition in memory, which no restart reads, keeps
-// them in fields instead (a B-tree write less per transaction): they are
-// written under the store's write lock, so a read transaction sees them
-// exactly as it sees tx's data (see pos).
+// as of tx, with the incomplete flag p holds. A file-backed partition
+// stores them in its meta record, in the same transaction as the data, so
+// they survive a restart exactly as far as the data does. A partition in
+// memory, which no restart reads, keeps them in fields instead (a B-tree
+// write less per transaction): they are written under the store's write
+// lock, so a read transaction sees them exactly as it sees tx's data (see
+// pos).
 func (p *partition) setPos(tx *buntdb.Tx, seq, hash uint64, follower bool) error {
 	if p.path == "" {
 		p.txSeq.Store(seq)
 		p.txHash.Store(hash)
 		return nil
 	}
-	return setMeta(tx, seq, hash, follower)
+	var flags byte
+	if follower {
+		flags |= metaFollower
+	}
+	if p.incomplete {
+		flags |= metaIncomplete
+	}
+	_, _, err := tx.Set(metaKey, encodeMeta(seq, hash, flags), nil)
+	return err
 }
 
 // pos is the seq and history hash as of tx (0, 0 for a partition never
@@ -85,13 +101,7 @@ func (p *partition) pos(tx *buntdb.Tx) (seq, hash uint64, err error) {
 	return metaPos(tx)
 }
 
-// setMeta stores the meta record in tx.
-func setMeta(tx *buntdb.Tx, seq, hash uint64, follower bool) error {
-	_, _, err := tx.Set(metaKey, encodeMeta(seq, hash, follower), nil)
-	return err
-}
-
-// readMeta loads seq, history hash and the follower flag of p from tx; a
+// readMeta loads seq, history hash and the flags of p from tx; a
 // partition never written has none.
 func readMeta(tx *buntdb.Tx, p *partition) error {
 	v, err := tx.Get(metaKey)
@@ -101,24 +111,25 @@ func readMeta(tx *buntdb.Tx, p *partition) error {
 	if err != nil {
 		return err
 	}
-	seq, hash, follower, ok := decodeMeta(v)
+	seq, hash, flags, ok := decodeMeta(v)
 	if !ok {
 		// Guessing a sequence number could make a follower skip writes.
 		return fmt.Errorf("shard: partition %d: malformed meta record %q", p.id, v)
 	}
-	p.seq, p.hash, p.follower = seq, hash, follower
+	p.seq, p.hash = seq, hash
+	p.follower, p.incomplete = flags&metaFollower != 0, flags&metaIncomplete != 0
 	p.seqNow.Store(seq)
 	return nil
 }
 
-func decodeMeta(v string) (seq, hash uint64, follower bool, ok bool) {
+func decodeMeta(v string) (seq, hash uint64, flags byte, ok bool) {
 	switch len(v) {
 	case metaLen:
-		return binary.BigEndian.Uint64([]byte(v[:8])), binary.BigEndian.Uint64([]byte(v[8:16])), v[16]&metaFollower != 0, true
+		return binary.BigEndian.Uint64([]byte(v[:8])), binary.BigEndian.Uint64([]byte(v[8:16])), v[16], true
 	case metaLenNoHash:
-		return binary.BigEndian.Uint64([]byte(v[:8])), 0, v[8]&metaFollower != 0, true
+		return binary.BigEndian.Uint64([]byte(v[:8])), 0, v[8], true
 	}
-	return 0, 0, false, false
+	return 0, 0, 0, false
 }
 
 // metaPos is the seq and history hash stored in tx (0, 0 for a partition
@@ -183,7 +194,8 @@ func (s *Server) replLogBytes() int {
 
 // keepsLog reports whether p logs its effects: when it is a follower (it
 // may be promoted, and its followers then continue from its log) or may
-// have followers. A partition with no other copy would only hold its
+// have followers, a copy placed on a shard that is down included (it
+// catches up from the log when it returns). A partition with no other copy would only hold its
 // recent writes a second time; a copy added later catches up from a
 // snapshot. Caller holds p.mu.
 func (s *Server) keepsLog(p *partition) bool {
@@ -200,9 +212,11 @@ func (s *Server) keepsLog(p *partition) bool {
 			return true
 		}
 	}
-	for _, id := range r.Replicas {
-		if id != r.Master {
-			return true
+	for _, list := range [2][]string{r.Replicas, r.Placed} {
+		for _, id := range list {
+			if id != r.Master {
+				return true
+			}
 		}
 	}
 	return false
@@ -225,6 +239,7 @@ func (s *Server) commit(p *partition, t *txn, now int64, fn func(t *txn) error) 
 	logged := s.keepsLog(p)
 	capture := logged && !s.effectsOff
 	var seq, hash uint64
+	var lw logWriter
 	err := p.db.Update(func(tx *buntdb.Tx) error {
 		t.Begin(tx, &p.ctr, now, true, capture)
 		if err := fn(t); err != nil {
@@ -237,13 +252,22 @@ func (s *Server) commit(p *partition, t *txn, now int64, fn func(t *txn) error) 
 		if capture {
 			hash = repl.Chain(p.hash, seq, t.Ops)
 		}
-		return p.setPos(tx, seq, hash, p.follower)
+		if err := p.setPos(tx, seq, hash, p.follower); err != nil {
+			return err
+		}
+		lw = p.logWriter(tx, capture)
+		if t.Cleared {
+			lw.cleared()
+		}
+		lw.add(Effect{Partition: p.id, Seq: seq, Ops: t.Ops}, now, hash, p.hash)
+		return lw.finish(p.memFirst())
 	})
 	if err != nil {
 		return err
 	}
 	p.apply(t)
 	if seq != 0 {
+		lw.done(p)
 		var ops []Op
 		if capture {
 			ops = t.Ops
@@ -257,13 +281,18 @@ func (s *Server) commit(p *partition, t *txn, now int64, fn func(t *txn) error) 
 
 // advance moves p to effect e's seq and history hash once e committed,
 // logging e when p keeps a log (see keepsLog); without one, the log is
-// dropped, since a log must end at p.seq. Caller holds p.mu.
+// dropped, since a log must end at p.seq. Snapshot sessions pinning the
+// log past their bound are given up (see checkPins). Caller holds p.mu.
 func (s *Server) advance(p *partition, e Effect, hash uint64, atMS int64, logged bool) {
 	prev := p.hash
 	p.seq, p.hash = e.Seq, hash
 	if logged {
 		p.log.Push(e, atMS, hash, prev, s.replLogSize(), s.replLogBytes())
-	} else if p.log.Len() > 0 {
+		if len(p.pins) > 0 {
+			s.checkPins(p)
+		}
+	} else if p.log.Len() > 0 || len(p.pins) > 0 {
+		s.dropPins(p, "the partition no longer keeps an effect log")
 		p.log.Reset()
 	}
 }
@@ -415,6 +444,13 @@ func (s *Server) SetFollower(pid int, follower bool) error {
 }
 
 func (s *Server) setFollowerLocked(p *partition, follower bool) error {
+	if !follower && p.incomplete {
+		// Its records are no state of the partition; the map should never
+		// have promoted it (a loading copy is not in sync).
+		s.log.Error("partition promoted while its snapshot load was unfinished: it starts empty",
+			"shard", s.cfg.ID, "partition", p.id)
+		return s.resetPartition(p, false, false)
+	}
 	if p.follower == follower {
 		return nil
 	}
@@ -439,6 +475,18 @@ func (s *Server) IsFollower(pid int) bool {
 	return p.follower
 }
 
+// isIncomplete reports whether partition pid's last snapshot load did not
+// finish (see metaIncomplete).
+func (s *Server) isIncomplete(pid int) bool {
+	p := s.parts[pid].Load()
+	if p == nil {
+		return false
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.incomplete
+}
+
 // ApplyEffects applies effects of partition pid in order, one transaction
 // per effect, and returns the partition's seq afterwards. An effect at or
 // below the applied seq is skipped, so replaying is harmless; one beyond
@@ -453,6 +501,9 @@ func (s *Server) ApplyEffects(pid int, effects []Effect) (uint64, error) {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if p.incomplete {
+		return p.seq, errIncomplete(pid)
+	}
 	// The effects that are new and valid, in order, are applied in one
 	// transaction (one meta record write, one commit) rather than one
 	// each: a follower's apply was most of the cost of a replicated write.
@@ -487,8 +538,11 @@ func (s *Server) ApplyEffects(pid int, effects []Effect) (uint64, error) {
 	var t txn
 	now := s.nowMS()
 	hashes := make([]uint64, len(batch))
+	logged := s.keepsLog(p)
+	var lw logWriter
 	err = p.db.Update(func(tx *buntdb.Tx) error {
 		t.Begin(tx, &p.ctr, now, true, false)
+		lw = p.logWriter(tx, logged)
 		h := p.hash
 		for i, e := range batch {
 			for _, op := range e.Ops {
@@ -496,6 +550,7 @@ func (s *Server) ApplyEffects(pid int, effects []Effect) (uint64, error) {
 				switch {
 				case op.Clear():
 					err = t.Clear()
+					lw.cleared()
 				case op.Del:
 					t.DeleteRaw(op.Key)
 				default:
@@ -505,16 +560,21 @@ func (s *Server) ApplyEffects(pid int, effects []Effect) (uint64, error) {
 					return err
 				}
 			}
+			prev := h
 			h = repl.Chain(h, e.Seq, e.Ops)
 			hashes[i] = h
+			lw.add(*e, now, h, prev)
 		}
-		return p.setPos(tx, batch[len(batch)-1].Seq, h, true)
+		if err := p.setPos(tx, batch[len(batch)-1].Seq, h, true); err != nil {
+			return err
+		}
+		return lw.finish(p.memFirst())
 	})
 	if err != nil {
 		return p.seq, err
 	}
 	p.apply(&t)
-	logged := s.keepsLog(p)
+	lw.done(p)
 	for i, e := range batch {
 		s.advance(p, Effect{Partition: pid, Seq: e.Seq, Ops: e.Ops}, hashes[i], now, logged)
 	}

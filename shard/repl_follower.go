@@ -2,10 +2,10 @@ package shard
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"slices"
 	"strconv"
@@ -150,6 +150,16 @@ func (f *follower) session(ctx context.Context) (progressed bool, err error) {
 	args[2] = strconv.AppendInt(nil, wait.Milliseconds(), 10)
 	partArg := make([][]byte, len(f.parts))
 	sent := make([]fetchSent, len(f.parts)) // positions the master has
+	// A partition whose last load did not finish holds no position to
+	// fetch from: it is loaded afresh first.
+	for _, p := range f.parts {
+		if s.isIncomplete(p) {
+			if err := f.loadSnapshot(ctx, nc, bw, rr, p); err != nil {
+				return progressed, err
+			}
+			progressed = true
+		}
+	}
 	var lastFull time.Time
 	var out []byte
 	for {
@@ -202,7 +212,7 @@ func (f *follower) session(ctx context.Context) (progressed bool, err error) {
 				}
 				// Local writes moved this copy on: reset it from the master.
 			}
-			if err := f.loadSnapshot(nc, bw, rr, g.p); err != nil {
+			if err := f.loadSnapshot(ctx, nc, bw, rr, g.p); err != nil {
 				return progressed, err
 			}
 		}
@@ -240,9 +250,12 @@ func (f *follower) roundTrip(nc net.Conn, bw *bufio.Writer, rr *resp.ReplyReader
 }
 
 // loadSnapshot fetches partition p's snapshot from the master over the
-// session's connection and loads it.
-func (f *follower) loadSnapshot(nc net.Conn, bw *bufio.Writer, rr *resp.ReplyReader, p int) error {
-	cmd := resp.AppendCommand(nil, []byte("SHARDIS.SNAPSHOT"), strconv.AppendInt(nil, int64(p), 10))
+// session's connection, a chunk at a time as the load reads it, and loads
+// it (see Server.loadSnapshot). The session on the master ends with
+// SHARDIS.SNAPDONE whether or not the load succeeded, unless the
+// connection broke.
+func (f *follower) loadSnapshot(ctx context.Context, nc net.Conn, bw *bufio.Writer, rr *resp.ReplyReader, p int) error {
+	cmd := resp.AppendCommand(nil, []byte("SHARDIS.SNAPSHOT"), strconv.AppendInt(nil, int64(p), 10), []byte(f.s.cfg.ID))
 	v, err := f.roundTrip(nc, bw, rr, cmd, time.Now().Add(snapshotTimeout))
 	if err != nil {
 		return err
@@ -250,14 +263,85 @@ func (f *follower) loadSnapshot(nc net.Conn, bw *bufio.Writer, rr *resp.ReplyRea
 	if v.Kind == resp.KindError {
 		return fmt.Errorf("shard: master answered SHARDIS.SNAPSHOT %d with %q", p, v.Str)
 	}
-	if v.Kind != resp.KindBulk || v.Null {
-		return fmt.Errorf("shard: SHARDIS.SNAPSHOT %d: reply is not a bulk", p)
+	if v.Kind != resp.KindArray || len(v.Elems) != 3 || v.Elems[0].Kind != resp.KindBulk ||
+		v.Elems[1].Kind != resp.KindInt || v.Elems[2].Kind != resp.KindInt || v.Elems[1].Int < 0 || v.Elems[2].Int < 0 {
+		return fmt.Errorf("shard: SHARDIS.SNAPSHOT %d: reply is not [id, seq, size]", p)
 	}
-	seq, err := f.s.LoadSnapshot(p, bytes.NewReader(v.Str))
+	src := &snapshotSource{f: f, nc: nc, bw: bw, rr: rr, id: string(v.Elems[0].Str), size: v.Elems[2].Int,
+		chunk: f.s.cfg.SnapshotChunkSize}
+	want := uint64(v.Elems[1].Int)
+	seq, err := f.s.loadSnapshot(ctx, p, src)
+	if !src.broken {
+		done := resp.AppendCommand(nil, []byte("SHARDIS.SNAPDONE"), []byte(src.id))
+		if _, derr := f.roundTrip(nc, bw, rr, done, time.Now().Add(followReplyTimeout)); derr != nil && err == nil {
+			err = derr
+		}
+	}
 	if err != nil {
 		return fmt.Errorf("partition %d: %w", p, err)
 	}
+	if seq != want {
+		return fmt.Errorf("partition %d: snapshot at seq %d, its session said %d", p, seq, want)
+	}
 	f.s.repl.snapshots.Add(1)
-	f.s.log.Info("partition loaded from a snapshot", "shard", f.s.cfg.ID, "master", f.masterID, "partition", p, "seq", seq)
+	f.s.log.Info("partition loaded from a snapshot", "shard", f.s.cfg.ID, "master", f.masterID, "partition", p,
+		"seq", seq, "bytes", src.size)
+	return nil
+}
+
+// snapshotSource reads a snapshot session's file from the master with
+// SHARDIS.SNAPREAD, one chunk at a time, as it is read.
+type snapshotSource struct {
+	f      *follower
+	nc     net.Conn
+	bw     *bufio.Writer
+	rr     *resp.ReplyReader
+	id     string
+	size   int64
+	chunk  int
+	off    int64  // offset of the next chunk to ask for
+	buf    []byte // the current chunk
+	rest   []byte // what is left of it
+	broken bool   // the connection failed: the master's session is left to expire
+	cmd    []byte
+}
+
+func (r *snapshotSource) Read(b []byte) (int, error) {
+	if len(r.rest) == 0 {
+		if r.off >= r.size {
+			return 0, io.EOF
+		}
+		if err := r.fetch(); err != nil {
+			return 0, err
+		}
+	}
+	n := copy(b, r.rest)
+	r.rest = r.rest[n:]
+	return n, nil
+}
+
+// fetch reads the next chunk.
+func (r *snapshotSource) fetch() error {
+	count := min(int64(r.chunk), r.size-r.off)
+	r.cmd = resp.AppendCommand(r.cmd[:0], []byte("SHARDIS.SNAPREAD"), []byte(r.id),
+		strconv.AppendInt(nil, r.off, 10), strconv.AppendInt(nil, count, 10))
+	v, err := r.f.roundTrip(r.nc, r.bw, r.rr, r.cmd, time.Now().Add(followReplyTimeout))
+	if err != nil {
+		r.broken = true
+		return err
+	}
+	switch {
+	case v.Kind == resp.KindError:
+		return fmt.Errorf("shard: master answered SHARDIS.SNAPREAD with %q", v.Str)
+	case v.Kind != resp.KindBulk || v.Null:
+		return fmt.Errorf("shard: SHARDIS.SNAPREAD: reply is not a bulk")
+	case len(v.Str) == 0 || int64(len(v.Str)) > count:
+		return fmt.Errorf("shard: SHARDIS.SNAPREAD at %d of %d: %d bytes for %d asked", r.off, r.size, len(v.Str), count)
+	}
+	// The reply aliases the reader's buffer until the next read.
+	r.buf = append(r.buf[:0], v.Str...)
+	r.rest = r.buf
+	r.off += int64(len(v.Str))
+	r.f.s.repl.snaps.received.Add(uint64(len(v.Str)))
 	return nil
 }

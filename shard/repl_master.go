@@ -41,8 +41,9 @@ import (
 //	                 holds the effects after the follower's position, or
 //	                 the position is beyond seq or its history differs
 //	                 (the follower holds writes the master does not, and
-//	                 counts as having acked nothing). Load SHARDIS.SNAPSHOT
-//	                 p, then fetch again.
+//	                 counts as having acked nothing). Load a snapshot
+//	                 (SHARDIS.SNAPSHOT p, see commands_repl.go), then fetch
+//	                 again.
 //	    A partition id out of range answers "-ERR invalid partition"; a
 //	    wait or position that is not a non-negative integer Redis's
 //	    not-an-integer error; an odd number of partition arguments the
@@ -123,6 +124,9 @@ type replState struct {
 	moved repl.Notifier
 	// snapshots counts the snapshots Follow loops loaded.
 	snapshots atomic.Uint64
+	// snaps is the snapshot sessions this shard serves, as a master (see
+	// snapshot_session.go).
+	snaps snapSessions
 }
 
 func (r *replState) init(partitions int) {
@@ -141,6 +145,7 @@ func (s *Server) recordAck(p int, follower string, pos uint64) error {
 	if err := s.repl.acks.Record(p, follower, pos); err != nil {
 		return errReply("ERR " + err.Error() + " " + strconv.Itoa(p))
 	}
+	s.ackPins(p, follower, pos)
 	return nil
 }
 

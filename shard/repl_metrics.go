@@ -22,7 +22,15 @@ import (
 // metrics.NewShardReplication. It takes each partition's locks in turn,
 // never two at once, and is safe for concurrent use.
 func (s *Server) replicationStats() metrics.ShardReplication {
-	out := metrics.ShardReplication{Lag: make(map[string]metrics.FollowerLag)}
+	sn := &s.repl.snaps
+	out := metrics.ShardReplication{
+		Lag:                   make(map[string]metrics.FollowerLag),
+		SnapshotBytesSent:     sn.sent.Load(),
+		SnapshotBytesReceived: sn.received.Load(),
+		SnapshotSessions:      s.openSessions(),
+		SnapshotPinsDropped:   sn.pinsDropped.Load(),
+		SnapshotsLoaded:       s.repl.snapshots.Load(),
+	}
 	id := s.cfg.ID
 	t := s.roles.table.Load()
 	nowMS := s.nowMS()

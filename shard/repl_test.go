@@ -783,7 +783,7 @@ func TestOnlyTheMasterServesCopies(t *testing.T) {
 	if got := cl.do("SHARDIS.SNAPSHOT", strconv.Itoa(other)); got != errR("ERR this shard does not master partition "+strconv.Itoa(other)) {
 		t.Fatalf("SNAPSHOT of a partition this shard does not master = %q", got)
 	}
-	if got := cl.do("SHARDIS.SNAPSHOT", strconv.Itoa(mine)); !strings.HasPrefix(got, "$") {
+	if got := cl.do("SHARDIS.SNAPSHOT", strconv.Itoa(mine)); !strings.HasPrefix(got, "*3\r\n") {
 		t.Fatalf("SNAPSHOT of a mastered partition = %q", got)
 	}
 

@@ -124,6 +124,12 @@ type PartRole struct {
 	// Replicas are the ids of the copies being brought up to date; they
 	// follow the master but writes do not wait for them.
 	Replicas []string
+	// Placed are the ids of every shard the map places a copy on, those
+	// down included, and of the shard alone known to hold every
+	// acknowledged write while the partition has no master. A shard named
+	// here keeps its copy even when it neither masters nor follows the
+	// partition; one named nowhere in the entry drops it (see dropCopies).
+	Placed []string
 }
 
 // joinDistance is how many effects behind the master's seq a copy may be
@@ -148,6 +154,12 @@ type roleManager struct {
 	// leaseEnd is when the master lease ends, as a monoNow reading; see
 	// Config.RequireLease.
 	leaseEnd atomic.Int64
+
+	// dropFloor is the newest map epoch the data dir's shard had applied
+	// before this process started, and recorded the newest since: only a
+	// map at least as new drops copies (see dropCopies). Guarded by mu
+	// once the shard runs.
+	dropFloor, recorded uint64
 }
 
 // monoBase anchors monoNow: durations since it use the monotonic clock, so
@@ -211,8 +223,9 @@ type followLoop struct {
 // Replicas) or neither, it starts and stops Follow loops — one per master,
 // naming every partition followed from it, a partition never in two loops
 // — promotes and demotes partitions, forgets the acknowledgements of
-// copies that left, and watches the copies of its partitions joining
-// InSync (see Config.OnCaughtUp). A map older than the last applied one
+// copies that left, watches the copies of its partitions joining InSync
+// (see Config.OnCaughtUp), and drops the copies the map no longer places
+// on this shard (see dropCopies). A map older than the last applied one
 // is refused; applying the same epoch again is harmless. A partition
 // changing hands is refused to clients while it does, so a promoted partition takes writes
 // only after it stopped following and a demoted one has stopped taking
@@ -248,6 +261,7 @@ func (s *Server) ApplyRoles(mapEpoch uint64, roles []PartRole) error {
 	for p, r := range roles {
 		r.InSync = slices.Clone(r.InSync)
 		r.Replicas = slices.Clone(r.Replicas)
+		r.Placed = slices.Clone(r.Placed)
 		next.roles[p] = r
 		switch {
 		case r.Master == id:
@@ -315,6 +329,9 @@ func (s *Server) ApplyRoles(mapEpoch uint64, roles []PartRole) error {
 	if prev := rm.changed.Swap(&ch); prev != nil {
 		close(*prev)
 	}
+	// No loop follows a partition the map no longer gives this shard, and
+	// it serves none of them: their copies can go.
+	errs = append(errs, s.dropCopies(mapEpoch, next)...)
 	return errors.Join(errs...)
 }
 

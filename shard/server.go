@@ -112,6 +112,7 @@ func newServer(cfg Config, now func() time.Time) (*Server, error) {
 	s.replCtx, s.replCancel = context.WithCancel(context.Background())
 	s.repl.init(cfg.Partitions)
 	s.handoff.init(cfg.Partitions)
+	s.SetSnapshotRate(cfg.SnapshotRate)
 	switch cfg.Sync {
 	case SyncAlways:
 		s.syncPolicy = buntdb.Always
@@ -183,6 +184,7 @@ func (c Config) validate() error {
 	if err := c.Limits.Validate(); err != nil {
 		errs = append(errs, err)
 	}
+	errs = append(errs, c.validateSnapshots()...)
 	return errors.Join(errs...)
 }
 
@@ -214,7 +216,7 @@ func (c Config) withDefaults() Config {
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
-	return c
+	return c.withSnapshotDefaults()
 }
 
 // Addr returns the address the shard listens on (with the real port when

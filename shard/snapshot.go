@@ -3,6 +3,7 @@ package shard
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/binary"
 	"errors"
@@ -114,6 +115,17 @@ func (s *Server) WriteSnapshot(pid int, w io.Writer) (seq uint64, err error) {
 	return seq, nil
 }
 
+// errItemTooLarge means a snapshot names a key or value longer than any
+// command could have written.
+var errItemTooLarge = errors.New("item too large")
+
+// readFailed reports whether err, met while reading a snapshot, is the
+// reader's own failure (a broken connection) rather than the end of a
+// truncated or malformed snapshot.
+func readFailed(err error) bool {
+	return err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, errItemTooLarge)
+}
+
 // snapshotReader reads a snapshot while checksumming it.
 type snapshotReader struct {
 	r       *bufio.Reader
@@ -148,7 +160,7 @@ func (sr *snapshotReader) bytes(n uint64) string {
 		return ""
 	}
 	if n > sr.maxItem {
-		sr.err = fmt.Errorf("item of %d bytes exceeds the limit of %d", n, sr.maxItem)
+		sr.err = fmt.Errorf("%w: %d bytes, the limit is %d", errItemTooLarge, n, sr.maxItem)
 		return ""
 	}
 	var buf bytes.Buffer
@@ -164,10 +176,15 @@ func (sr *snapshotReader) bytes(n uint64) string {
 // put as it is read (never the whole snapshot at once), and verifies it:
 // records in strictly increasing key order, each a user storage key with a
 // well-formed value, the count and the checksum of the trailer. An error
-// can come after some records were put: the caller undoes them.
+// can come after some records were put. A
+// malformed snapshot gives ErrBadSnapshot; r's own failure is returned
+// wrapped as it is.
 func readSnapshot(r io.Reader, pid int, maxItem uint64, put func(key, value string) error) (seq, hash uint64, err error) {
 	sr := &snapshotReader{r: bufio.NewReaderSize(r, 64<<10), crc: crc32.New(repl.Castagnoli), maxItem: maxItem}
 	bad := func(format string, args ...any) (uint64, uint64, error) {
+		if readFailed(sr.err) {
+			return 0, 0, fmt.Errorf("shard: read snapshot: %w", sr.err)
+		}
 		return 0, 0, fmt.Errorf("%w: "+format, append([]any{ErrBadSnapshot}, args...)...)
 	}
 	if magic := sr.bytes(uint64(len(snapshotMagic))); sr.err != nil || magic != snapshotMagic {
@@ -217,6 +234,7 @@ func readSnapshot(r io.Reader, pid int, maxItem uint64, put func(key, value stri
 	sum := sr.crc.Sum32()
 	var tail [4]byte
 	if _, err := io.ReadFull(sr.r, tail[:]); err != nil {
+		sr.err = err
 		return bad("checksum: %v", err)
 	}
 	if binary.BigEndian.Uint32(tail[:]) != sum {
@@ -226,24 +244,41 @@ func readSnapshot(r io.Reader, pid int, maxItem uint64, put func(key, value stri
 		return bad("%d records, trailer says %d", n, count)
 	}
 	if _, err := sr.r.ReadByte(); err != io.EOF {
+		sr.err = err
 		return bad("trailing bytes")
 	}
 	return seq, hash, nil
 }
 
+// snapshotLoadBatch is how many bytes of records one transaction of a
+// snapshot load writes. BuntDB keeps a write transaction's every key until
+// it commits (and writes them to the file in one buffer), so a partition
+// loaded in one transaction would cost its own size again in memory.
+const snapshotLoadBatch = 4 << 20
+
 // LoadSnapshot replaces the contents of partition pid with a snapshot read
 // from r and sets the partition's seq to the snapshot's, making it a
 // follower (see SetFollower) that continues with the effects after that
-// seq. The snapshot is applied record by record as it is read, in one
-// BuntDB transaction holding the partition's write lock, and verified as
-// it goes (order, records, count, checksum): a bad one rolls the
-// transaction back and leaves the partition as it was. Readers wait for
-// the transaction and then see only the new contents, never a mix; no
-// copy of the whole snapshot is held besides the store itself.
-// The effect log restarts empty (effects before the snapshot are not
-// known here). A snapshot older than the partition's seq is loaded too:
-// that is how a follower that diverged is reset.
+// seq. See loadSnapshot.
 func (s *Server) LoadSnapshot(pid int, r io.Reader) (uint64, error) {
+	return s.loadSnapshot(context.Background(), pid, r)
+}
+
+// loadSnapshot loads a snapshot into partition pid with bounded memory:
+// it first clears the partition and marks it incomplete (see
+// metaIncomplete), then writes the records as they are read, in
+// transactions of about snapshotLoadBatch bytes that release the
+// partition's lock in between, and verifies them as it goes (order,
+// records, count, checksum). Only once the whole snapshot verified does
+// the last transaction store its seq and history hash and mark the
+// partition complete. A bad snapshot, a failing r, ctx ending or a crash
+// leave it incomplete: it then takes no effects (ApplyEffects refuses
+// them), a Follow loop loads a snapshot into it first, and it is never
+// trusted as holding any position. Readers meanwhile see part of the
+// records. The effect log restarts empty (effects before the snapshot are
+// not known here). A snapshot older than the partition's seq is loaded
+// too: that is how a follower that diverged is reset.
+func (s *Server) loadSnapshot(ctx context.Context, pid int, r io.Reader) (uint64, error) {
 	if err := s.checkPartition(pid); err != nil {
 		return 0, err
 	}
@@ -252,36 +287,103 @@ func (s *Server) LoadSnapshot(pid int, r io.Reader) (uint64, error) {
 		return 0, err
 	}
 	p.mu.Lock()
-	defer p.mu.Unlock()
+	err = s.resetPartition(p, true, true)
+	p.mu.Unlock()
+	if err != nil {
+		return 0, err
+	}
+	batchMax := s.repl.snaps.loadBatch
+	if batchMax <= 0 {
+		batchMax = snapshotLoadBatch
+	}
+	type record struct{ key, value string }
+	var batch []record
+	size := 0
+	// write commits the batch; with final it also completes the load.
+	write := func(final bool, seq, hash uint64) error {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		if final {
+			p.incomplete = false
+		}
+		var t txn
+		err := p.db.Update(func(tx *buntdb.Tx) error {
+			t.Begin(tx, &p.ctr, s.nowMS(), true, false)
+			for _, rec := range batch {
+				if err := t.PutRaw(rec.key, rec.value); err != nil {
+					return err
+				}
+			}
+			if final {
+				return p.setPos(tx, seq, hash, true)
+			}
+			return nil
+		})
+		if err != nil {
+			p.incomplete = true
+			return err
+		}
+		p.apply(&t)
+		clear(batch)
+		batch, size = batch[:0], 0
+		if final {
+			p.seq, p.hash = seq, hash
+			s.seqMoved(p)
+		}
+		return nil
+	}
+	seq, hash, err := readSnapshot(r, pid, uint64(s.limits.MaxBulkLen)+64, func(key, value string) error {
+		if err := s.checkEffect(pid, &Effect{Partition: pid, Ops: []Op{{Key: key, Value: value}}}); err != nil {
+			return fmt.Errorf("%w: %v", ErrBadSnapshot, err)
+		}
+		batch = append(batch, record{key, value})
+		size += len(key) + len(value)
+		if size < batchMax {
+			return nil
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		return write(false, 0, 0)
+	})
+	if err == nil {
+		err = write(true, seq, hash)
+	}
+	if err != nil {
+		s.log.Warn("snapshot load failed; the partition stays incomplete until a snapshot loads",
+			"shard", s.cfg.ID, "partition", pid, "err", err)
+		return 0, err
+	}
+	return seq, nil
+}
+
+// resetPartition deletes every record of p, its stored effect log
+// included, and sets its position to seq 0 with the given flags; its
+// effect log restarts empty and its snapshot sessions are abandoned.
+// BuntDB deletes everything at once (a flush, not a deletion per key).
+// Caller holds p.mu.
+func (s *Server) resetPartition(p *partition, follower, incomplete bool) error {
+	was := p.incomplete
+	p.incomplete = incomplete
 	var t txn
-	var seq, hash uint64
-	version := p.ctr.Version
-	err = p.db.Update(func(tx *buntdb.Tx) error {
+	err := p.db.Update(func(tx *buntdb.Tx) error {
 		t.Begin(tx, &p.ctr, s.nowMS(), true, false)
 		if err := t.Clear(); err != nil {
 			return err
 		}
-		var err error
-		seq, hash, err = readSnapshot(r, pid, uint64(s.limits.MaxBulkLen)+64, func(key, value string) error {
-			if err := s.checkEffect(pid, &Effect{Partition: pid, Ops: []Op{{Key: key, Value: value}}}); err != nil {
-				return fmt.Errorf("%w: %v", ErrBadSnapshot, err)
-			}
-			return t.PutRaw(key, value)
-		})
-		if err != nil {
-			return err
-		}
-		return p.setPos(tx, seq, hash, true)
+		return p.setPos(tx, 0, 0, follower)
 	})
 	if err != nil {
-		p.ctr.Version = version // the transaction rolled back
-		return 0, err
+		p.incomplete = was
+		return err
 	}
 	p.apply(&t)
-	p.seq, p.hash, p.follower = seq, hash, true
+	s.dropPins(p, "the partition was reset")
+	p.seq, p.hash, p.follower = 0, 0, follower
 	p.log.Reset()
+	p.stored = storedLog{}
 	s.seqMoved(p)
-	return seq, nil
+	return nil
 }
 
 // Digest summarises partition pid for checking that copies agree: the

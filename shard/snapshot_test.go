@@ -84,26 +84,31 @@ func TestSnapshotThenEffects(t *testing.T) {
 	}
 }
 
+// A damaged snapshot is refused and leaves the partition incomplete: it
+// takes no effects until a good snapshot loads.
 func TestSnapshotRefusesDamage(t *testing.T) {
 	m := newTestServer(t, testConfig(t), nil)
 	cfg := testConfig(t)
 	cfg.ID = "s2"
 	f := newTestServer(t, cfg, nil)
+	f.repl.snaps.loadBatch = 64 // several transactions even for this one
 	c := &sinkConn{}
 	p := m.pid([]byte("{d}"))
 	for i := range 5 {
 		run(m, c, "SET", "{d}"+strconv.Itoa(i), "value")
 	}
-	snap, _ := snapshotOf(t, m, p)
+	snap, seq := snapshotOf(t, m, p)
 	run(f, c, "SET", "{d}mine", "x")
-	seq0, sum0, _ := mustDigest(t, f, p)
 	check := func(what string, b []byte) {
 		t.Helper()
 		if _, err := f.LoadSnapshot(p, bytes.NewReader(b)); !errors.Is(err, ErrBadSnapshot) {
 			t.Fatalf("%s: LoadSnapshot error %v, want ErrBadSnapshot", what, err)
 		}
-		if seq, sum, _ := mustDigest(t, f, p); seq != seq0 || sum != sum0 {
-			t.Fatalf("%s: a refused snapshot changed the partition", what)
+		if !f.isIncomplete(p) {
+			t.Fatalf("%s: a refused snapshot left the partition complete", what)
+		}
+		if s, _ := f.Seq(p); s != 0 {
+			t.Fatalf("%s: an incomplete partition at seq %d", what, s)
 		}
 	}
 	for i := range snap {
@@ -115,12 +120,24 @@ func TestSnapshotRefusesDamage(t *testing.T) {
 		check("truncated to "+strconv.Itoa(n), snap[:n])
 	}
 	check("trailing byte", append(slices.Clone(snap), 0))
+	effects, _ := m.EffectsSince(p, seq-1, 0)
+	if _, err := f.ApplyEffects(p, effects); !errors.Is(err, ErrSeqGap) {
+		t.Fatalf("an incomplete partition applied effects: %v", err)
+	}
 	other := (p + 1) % cfg.Partitions
 	if _, err := f.LoadSnapshot(other, bytes.NewReader(snap)); !errors.Is(err, ErrBadSnapshot) {
 		t.Fatalf("snapshot loaded into another partition: %v", err)
 	}
 	if _, err := f.LoadSnapshot(cfg.Partitions, bytes.NewReader(snap)); err == nil {
 		t.Fatal("LoadSnapshot out of range")
+	}
+	if got, err := f.LoadSnapshot(p, bytes.NewReader(snap)); err != nil || got != seq {
+		t.Fatalf("LoadSnapshot after refusals: %d %v", got, err)
+	}
+	ms, msum, _ := mustDigest(t, m, p)
+	fs, fsum, _ := mustDigest(t, f, p)
+	if f.isIncomplete(p) || ms != fs || msum != fsum {
+		t.Fatalf("after a good load: incomplete %v, seq %d (master %d), same digest %v", f.isIncomplete(p), fs, ms, msum == fsum)
 	}
 }
 

@@ -74,6 +74,19 @@ type partition struct {
 	hash     uint64   // history hash at seq (see repl.Chain)
 	follower bool     // effects come from a master: no local expiry
 	log      repl.Log // recent effects, for followers catching up (see keepsLog)
+	// incomplete marks records that are no state of the partition: a
+	// snapshot load that has not finished, or a dropped copy (see
+	// metaIncomplete). Stored in the meta record like follower.
+	incomplete bool
+	// stored is the range of the effect log kept in the store itself
+	// (see effect_log.go); logBuf is the buffer its entries are encoded in.
+	stored storedLog
+	logBuf []byte
+	// pins are the open snapshot sessions of the partition, whose
+	// followers continue from its log (see snapshot_session.go); pinned
+	// is len(pins) > 0, readable without mu.
+	pins   []*snapSession
+	pinned atomic.Bool
 
 	expiring   atomic.Int64 // exps.Len(), readable without mu
 	keysNow    atomic.Int64 // ctr.Keys, readable without mu
@@ -184,6 +197,12 @@ func (s *Server) partitionPath(pid int) string {
 func (s *Server) prepareDataDir() error {
 	if err := os.MkdirAll(s.partitionsDir(), 0o755); err != nil {
 		return fmt.Errorf("shard: create data dir: %w", err)
+	}
+	if err := s.clearSnapshotFiles(); err != nil {
+		return err
+	}
+	if err := s.readMapEpoch(); err != nil {
+		return err
 	}
 	metaPath := filepath.Join(s.cfg.DataDir, "meta.json")
 	b, err := os.ReadFile(metaPath)
@@ -301,8 +320,14 @@ func (s *Server) loadPartition(p *partition) error {
 	now := s.nowMS()
 	var dead []string
 	bad := 0
+	var logged []loggedEntry
+	var logFirst uint64
 	err := p.db.View(func(tx *buntdb.Tx) error {
 		if err := readMeta(tx, p); err != nil {
+			return err
+		}
+		var err error
+		if logged, logFirst, err = readStoredLog(tx); err != nil {
 			return err
 		}
 		return tx.Ascend("", func(sk, raw string) bool {
@@ -339,6 +364,10 @@ func (s *Server) loadPartition(p *partition) error {
 	}
 	if bad > 0 {
 		s.log.Warn("partition holds malformed records; they are ignored", "partition", p.id, "count", bad)
+	}
+	if n := s.reloadLog(p, logged, logFirst); n < len(logged) {
+		s.log.Warn("stored effect log does not end at the partition's position; only its last consistent run is used",
+			"partition", p.id, "stored", len(logged), "used", n, "seq", p.seq)
 	}
 	// The deletions are effects like any other, so followers drop the
 	// same records.

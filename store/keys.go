@@ -35,6 +35,12 @@ const (
 // (sequence number, history hash, role). It sorts before every user space.
 const MetaKey = "\x00"
 
+// EffectLogPrefix begins the BuntDB keys of a partition's persisted effect
+// log: the prefix, then the effect's seq (8 bytes, big endian), so the log
+// is one range in seq order. Like MetaKey it is metadata, never a user key:
+// snapshots, digests and scans pass over it.
+const EffectLogPrefix = "\x01"
+
 // hashLen is the size of the key hash in a storage key.
 const hashLen = 4
 
