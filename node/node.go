@@ -182,8 +182,10 @@ func (n *Shard) sendReports() {
 
 // Roles turns a cluster state into the shard's per-partition roles. Copies
 // on nodes that are down stay in the map's placement (until replaced) but
-// are left out here: a master must not wait for, or count as catching up,
-// a copy that cannot answer.
+// are left out of Replicas: a master must not wait for, or count as
+// catching up, a copy that cannot answer. Placed still names them, so that
+// such a copy is not dropped when its shard returns to a map marking it
+// down.
 func Roles(st cluster.State) []shard.PartRole {
 	roles := make([]shard.PartRole, len(st.Parts))
 	for p, ps := range st.Parts {
@@ -193,12 +195,19 @@ func Roles(st cluster.State) []shard.PartRole {
 				replicas = append(replicas, id)
 			}
 		}
+		// Every copy placed, down ones included, keeps its data; so does
+		// the one copy known to hold every acknowledged write.
+		placed := ps.Replicas
+		if ps.LastMaster != "" && !slices.Contains(placed, ps.LastMaster) {
+			placed = append(slices.Clone(placed), ps.LastMaster)
+		}
 		roles[p] = shard.PartRole{
 			Epoch:      ps.Epoch,
 			Master:     ps.Master,
 			MasterAddr: st.Nodes[ps.Master].RESPAddr,
 			InSync:     ps.InSync,
 			Replicas:   replicas,
+			Placed:     placed,
 		}
 	}
 	return roles
