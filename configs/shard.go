@@ -87,6 +87,11 @@ type ShardFile struct {
 	// ReplaceAfter is how long a shard may stay down before its copies are
 	// placed on other shards (a negative value never replaces).
 	ReplaceAfter time.Duration `yaml:"replace-after"`
+	// AutoRebalance lets partitions move by themselves when shards join or
+	// are decommissioned; false creates the cluster with moves paused
+	// (`shardis rebalance resume` starts them). Read by the voters when
+	// they create the cluster only.
+	AutoRebalance bool `yaml:"auto-rebalance"`
 	// SnapshotRate bounds the snapshot bytes per second this shard sends
 	// to copies being loaded, all transfers together; 0 is unlimited.
 	SnapshotRate Size `yaml:"snapshot-rate"`
@@ -122,6 +127,7 @@ func DefaultShardFile() ShardFile {
 		CommitLevel:     string(shard.CommitAll),
 		ReplAckTimeout:  shard.DefaultReplAckTimeout,
 		ReplaceAfter:    cluster.DefaultReplaceAfter,
+		AutoRebalance:   true,
 
 		SnapshotRate:        shard.DefaultSnapshotRate,
 		SnapshotChunkSize:   shard.DefaultSnapshotChunkSize,
@@ -165,6 +171,7 @@ func (f *ShardFile) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&f.CommitLevel, "commit-level", f.CommitLevel, "when a write is acknowledged: `LEVEL` all (every in-sync copy has it) or master (faster, weaker)")
 	fs.DurationVar(&f.ReplAckTimeout, "repl-ack-timeout", f.ReplAckTimeout, "longest wait (`DURATION`) for followers to acknowledge a write before a lagging one is reported")
 	fs.DurationVar(&f.ReplaceAfter, "replace-after", f.ReplaceAfter, "`DURATION` a shard may be down before its copies are placed elsewhere (negative: never)")
+	fs.BoolVar(&f.AutoRebalance, "auto-rebalance", f.AutoRebalance, "move partitions by themselves when shards join or leave (false: a new cluster starts with moves paused; voters read it at creation)")
 	fs.Var(&f.SnapshotRate, "snapshot-rate", "snapshot bytes per second (a `SIZE`, e.g. 64mb) this shard sends to copies being loaded, all together (0: unlimited)")
 	fs.Var(&f.SnapshotChunkSize, "snapshot-chunk-size", "most of a snapshot (`SIZE`) one read sends")
 	fs.DurationVar(&f.SnapshotIdleTimeout, "snapshot-idle-timeout", f.SnapshotIdleTimeout, "`DURATION` an unused snapshot session lives before it is removed with its file")
@@ -268,7 +275,7 @@ func (f ShardFile) ControllerConfig() *cluster.ControllerConfig {
 	}
 	c := &cluster.ControllerConfig{
 		RaftAddr: f.RaftAddr, RF: f.RF, MinInSync: f.MinInSync, Partitions: f.Partitions,
-		ReplaceAfter:     f.ReplaceAfter,
+		ReplaceAfter: f.ReplaceAfter, ManualRebalance: !f.AutoRebalance,
 		HeartbeatTimeout: f.ElectionTimeout, ElectionTimeout: f.ElectionTimeout,
 		LeaderLeaseTimeout: f.ElectionTimeout / 2, CommitTimeout: 10 * time.Millisecond,
 	}

@@ -29,14 +29,26 @@ func NewRegistry() *prometheus.Registry {
 	return reg
 }
 
-// Handler serves /metrics from g and answers /healthz with 200 OK. With
-// profiling it also serves Go's profiles under /debug/pprof/; that is opt-in
-// because a profile costs CPU while it runs and shows the process's
-// internals to whoever can reach the address.
-func Handler(g prometheus.Gatherer, profiling bool) http.Handler {
+// Handler serves /metrics from g, answers /healthz with 200 OK while the
+// process runs, and /readyz with 200 OK when ready reports nil (or is nil)
+// and 503 with its error otherwise: orchestrators send traffic, or count
+// a node as available, only once it is ready. With profiling it also
+// serves Go's profiles under /debug/pprof/; that is opt-in because a
+// profile costs CPU while it runs and shows the process's internals to
+// whoever can reach the address.
+func Handler(g prometheus.Gatherer, profiling bool, ready func() error) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(g, promhttp.HandlerOpts{}))
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = w.Write([]byte("ok\n"))
+	})
+	mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {
+		if ready != nil {
+			if err := ready(); err != nil {
+				http.Error(w, "not ready: "+err.Error(), http.StatusServiceUnavailable)
+				return
+			}
+		}
 		_, _ = w.Write([]byte("ok\n"))
 	})
 	if profiling {
@@ -339,6 +351,14 @@ type ClusterView struct {
 	// length is at least RF+1 so every count up to RF is exported, zeros
 	// included.
 	ByInSync []int
+	// MovesInFlight and MovesRemaining count the partitions with a move
+	// under way and those still to move; MovesDone counts the moves
+	// finished since the cluster was created.
+	MovesInFlight, MovesRemaining int
+	MovesDone                     uint64
+	// Draining counts the shards being decommissioned that still hold
+	// copies.
+	Draining int
 }
 
 // failoverBuckets span 1ms to ~24s: the time from the controller marking a
@@ -362,6 +382,7 @@ type Cluster struct {
 
 	read                                func() ClusterView
 	epoch, members, underRepl, byInSync *prometheus.Desc
+	moves, movesDone                    *prometheus.Desc
 }
 
 // NewCluster registers on reg the cluster metrics of one member; the map
@@ -384,11 +405,15 @@ func NewCluster(reg prometheus.Registerer, read func() ClusterView) (*Cluster, e
 		epoch: prometheus.NewDesc(prometheus.BuildFQName(Namespace, "cluster", "map_epoch"),
 			"Epoch of the cluster map this member holds.", nil, nil),
 		members: prometheus.NewDesc(prometheus.BuildFQName(Namespace, "cluster", "members"),
-			"Shards listed in the cluster map, by state (up or down); proxies are not in the map.", []string{"state"}, nil),
+			"Shards listed in the cluster map, by state (up or down; draining counts the decommissioned ones still holding copies, also counted as up or down); proxies are not in the map.", []string{"state"}, nil),
 		underRepl: prometheus.NewDesc(prometheus.BuildFQName(Namespace, "cluster", "under_replicated_partitions"),
 			"Partitions with fewer in-sync copies than the replication factor.", nil, nil),
 		byInSync: prometheus.NewDesc(prometheus.BuildFQName(Namespace, "cluster", "partitions_by_insync"),
 			"Partitions by number of in-sync copies (0 means no master).", []string{"copies"}, nil),
+		moves: prometheus.NewDesc(prometheus.BuildFQName(Namespace, "cluster", "migrations"),
+			"Partition moves by state: in_flight (copies filling or handing over) or remaining (not started: limits or paused).", []string{"state"}, nil),
+		movesDone: prometheus.NewDesc(prometheus.BuildFQName(Namespace, "cluster", "migrations_done_total"),
+			"Partition moves finished since the cluster was created, as the cluster map counts them.", nil, nil),
 	}
 	if err := reg.Register(c); err != nil {
 		return nil, err
@@ -404,6 +429,8 @@ func (c *Cluster) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.members
 	ch <- c.underRepl
 	ch <- c.byInSync
+	ch <- c.moves
+	ch <- c.movesDone
 }
 
 // Collect implements prometheus.Collector.
@@ -418,4 +445,8 @@ func (c *Cluster) Collect(ch chan<- prometheus.Metric) {
 	for n, parts := range v.ByInSync {
 		ch <- prometheus.MustNewConstMetric(c.byInSync, prometheus.GaugeValue, float64(parts), strconv.Itoa(n))
 	}
+	ch <- prometheus.MustNewConstMetric(c.members, prometheus.GaugeValue, float64(v.Draining), "draining")
+	ch <- prometheus.MustNewConstMetric(c.moves, prometheus.GaugeValue, float64(v.MovesInFlight), "in_flight")
+	ch <- prometheus.MustNewConstMetric(c.moves, prometheus.GaugeValue, float64(v.MovesRemaining), "remaining")
+	ch <- prometheus.MustNewConstMetric(c.movesDone, prometheus.CounterValue, float64(v.MovesDone))
 }

@@ -1,10 +1,12 @@
 package metrics
 
 import (
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -62,11 +64,44 @@ shardis_shard_snapshots_loaded_total 3
 	}
 }
 
+// TestHandlerReadyz: /readyz answers 503 with the reason while ready
+// reports one, and 200 once it does not; /healthz is 200 throughout.
+func TestHandlerReadyz(t *testing.T) {
+	var notReady atomic.Bool
+	notReady.Store(true)
+	srv := httptest.NewServer(Handler(NewRegistry(), false, func() error {
+		if notReady.Load() {
+			return errors.New("3 copies catching up")
+		}
+		return nil
+	}))
+	defer srv.Close()
+	get := func(path string) (int, string) {
+		res, err := http.Get(srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return res.StatusCode, string(b)
+	}
+	if code, body := get("/readyz"); code != 503 || !strings.Contains(body, "3 copies catching up") {
+		t.Errorf("/readyz while not ready: %d %q", code, body)
+	}
+	if code, _ := get("/healthz"); code != 200 {
+		t.Errorf("/healthz while not ready: %d", code)
+	}
+	notReady.Store(false)
+	if code, _ := get("/readyz"); code != 200 {
+		t.Errorf("/readyz when ready: %d", code)
+	}
+}
+
 // TestHandlerProfilingIsOptIn checks /debug/pprof/ is served only when asked
 // for, next to /metrics and /healthz.
 func TestHandlerProfilingIsOptIn(t *testing.T) {
 	for _, profiling := range []bool{false, true} {
-		srv := httptest.NewServer(Handler(NewRegistry(), profiling))
+		srv := httptest.NewServer(Handler(NewRegistry(), profiling, nil))
 		get := func(path string) int {
 			res, err := http.Get(srv.URL + path)
 			if err != nil {

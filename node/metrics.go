@@ -65,8 +65,12 @@ func startClusterMetrics(ctx context.Context, wg *sync.WaitGroup, reg prometheus
 
 // clusterView is what the cluster gauges show of st.
 func clusterView(st cluster.State) metrics.ClusterView {
-	v := metrics.ClusterView{Epoch: st.Epoch, UnderReplicated: st.UnderReplicated()}
-	for _, n := range st.Nodes {
+	v := metrics.ClusterView{Epoch: st.Epoch, UnderReplicated: st.UnderReplicated(), MovesDone: st.MovesDone}
+	v.MovesInFlight, v.MovesRemaining = st.Migrations()
+	for id, n := range st.Nodes {
+		if st.NodeState(id) == "draining" {
+			v.Draining++
+		}
 		if n.Up {
 			v.Up++
 		} else {

@@ -33,15 +33,18 @@ type Shard struct {
 	reports chan cluster.Command
 	id      string
 	handing map[int]uint64 // partition → the epoch its handoff started at; applyMaps' own
-	ctx     context.Context
-	cancel  context.CancelFunc
-	wg      sync.WaitGroup
+	// ownRate is the shard's configured snapshot rate, mapRate the
+	// cluster-wide one last applied (0: none); applyMaps' own.
+	ownRate, mapRate int64
+	ctx              context.Context
+	cancel           context.CancelFunc
+	wg               sync.WaitGroup
 }
 
 // StartShard starts the shard, then its agent with metadata naming the
 // shard's address, and applies every map the agent learns.
 func StartShard(scfg shard.Config, acfg cluster.AgentConfig) (*Shard, error) {
-	n := &Shard{log: scfg.Logger, reports: make(chan cluster.Command, 1024), handing: map[int]uint64{}, id: scfg.ID}
+	n := &Shard{log: scfg.Logger, reports: make(chan cluster.Command, 1024), handing: map[int]uint64{}, id: scfg.ID, ownRate: scfg.SnapshotRate}
 	if n.log == nil {
 		n.log = slog.Default()
 	}
@@ -106,6 +109,13 @@ func (n *Shard) applyMaps() {
 				n.log.Warn("cluster map not applied", "epoch", st.Epoch, "err", err)
 			}
 			n.startHandoffs(st)
+			if r := st.Rebalance.RateBytes; r != n.mapRate {
+				n.mapRate = r
+				if r == 0 {
+					r = n.ownRate // the cluster-wide limit was lifted
+				}
+				n.Server.SetSnapshotRate(r)
+			}
 		}
 		select {
 		case <-changed:
@@ -113,6 +123,26 @@ func (n *Shard) applyMaps() {
 			return
 		}
 	}
+}
+
+// Ready reports whether the shard does its full part: it applied a cluster
+// map and every copy the map places on it is in sync. A shard catching up
+// is not ready, so an orchestrator waits before disrupting another one.
+func (n *Shard) Ready() error {
+	if _, ok := n.Server.RolesEpoch(); !ok {
+		return errors.New("no cluster map applied yet")
+	}
+	st := n.Agent.State()
+	behind := 0
+	for _, ps := range st.Parts {
+		if slices.Contains(ps.Replicas, n.id) && !slices.Contains(ps.InSync, n.id) {
+			behind++
+		}
+	}
+	if behind > 0 {
+		return fmt.Errorf("%d copies on this shard are still catching up", behind)
+	}
+	return nil
 }
 
 // handoffTimeout bounds how long a handoff waits for the new master to
@@ -369,11 +399,21 @@ func clusterStatus(st cluster.State, ps *proxy.Status, pace *movePace) {
 	for _, part := range st.Parts {
 		ps.InSync[len(part.InSync)]++
 	}
+	listed := map[string]bool{}
 	for i, n := range ps.Nodes {
+		listed[n.ID] = true
 		if _, ok := st.Nodes[n.ID]; ok {
 			ps.Nodes[i].State = st.NodeState(n.ID)
 		}
 	}
+	// Shards the map lists but the proxy routes nothing to yet (a shard
+	// that joined while moves are paused) are shown too.
+	for id, info := range st.Nodes {
+		if !listed[id] {
+			ps.Nodes = append(ps.Nodes, proxy.NodeStatus{ID: id, Addr: info.RESPAddr, State: st.NodeState(id)})
+		}
+	}
+	slices.SortFunc(ps.Nodes, func(a, b proxy.NodeStatus) int { return strings.Compare(a.ID, b.ID) })
 	inFlight, remaining := st.Migrations()
 	ps.Migrations = proxy.Migrations{InFlight: inFlight, Remaining: remaining, Done: st.MovesDone}
 	if pace != nil {

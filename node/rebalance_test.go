@@ -11,6 +11,7 @@ import (
 
 	"github.com/shardis/shardis/cluster"
 	"github.com/shardis/shardis/internal/testcluster"
+	"github.com/shardis/shardis/metrics"
 	"github.com/shardis/shardis/proxy"
 )
 
@@ -139,11 +140,22 @@ func TestGrowAndShrinkUnderLoad(t *testing.T) {
 }
 
 // TestRebalancePause: a paused cluster starts no move when a shard joins;
-// resuming lets the moves run.
+// resuming lets the moves run. The proxy's metrics count them.
 func TestRebalancePause(t *testing.T) {
-	tc := testcluster.StartReplicated(t, testcluster.ReplicatedOptions{Shards: 3, Partitions: testParts})
+	preg := metrics.NewRegistry()
+	tc := testcluster.StartReplicated(t, testcluster.ReplicatedOptions{Shards: 3, Partitions: testParts,
+		Proxy: func(cfg *proxy.Config) { cfg.Registerer = preg }})
 	tc.WaitFull(30 * time.Second)
 	_, rdb := tc.StartProxy()
+	moves := func() (inFlight, remaining, done float64) {
+		mfs, err := preg.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return seriesValue(mfs, "shardis_cluster_migrations", "state=in_flight"),
+			seriesValue(mfs, "shardis_cluster_migrations", "state=remaining"),
+			seriesValue(mfs, "shardis_cluster_migrations_done_total", "")
+	}
 	ctx := context.Background()
 	if err := rdb.Do(ctx, "SHARDIS.REBALANCE", "PAUSE").Err(); err != nil {
 		t.Fatal(err)
@@ -156,6 +168,24 @@ func TestRebalancePause(t *testing.T) {
 	if c := tc.State().Table().Counts()[s4]; c.Copies != 0 {
 		t.Fatalf("paused, yet %s got %d copies", s4, c.Copies)
 	}
+	// The proxy's status lists the new shard although nothing routes to it.
+	raw, err := rdb.Do(ctx, "SHARDIS.STATUS").Text()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st proxy.Status
+	if err := json.Unmarshal([]byte(raw), &st); err != nil {
+		t.Fatal(err)
+	}
+	if i := slices.IndexFunc(st.Nodes, func(n proxy.NodeStatus) bool { return n.ID == s4 }); i < 0 || st.Nodes[i].State != "up" || st.Nodes[i].Copies != 0 {
+		t.Errorf("status while paused does not show %s up with no copies: %+v", s4, st.Nodes)
+	}
+	var done0 float64
+	testcluster.WaitFor(t, 10*time.Second, "the proxy's metrics to show the moves waiting", func() bool {
+		in, left, done := moves()
+		done0 = done
+		return in == 0 && left > 0
+	})
 	if err := rdb.Do(ctx, "SHARDIS.REBALANCE", "bogus").Err(); err == nil {
 		t.Error("SHARDIS.REBALANCE bogus answered OK")
 	}
@@ -166,4 +196,8 @@ func TestRebalancePause(t *testing.T) {
 	if err := balanced(tc.State()); err != nil {
 		t.Error(err)
 	}
+	testcluster.WaitFor(t, 10*time.Second, "the proxy's metrics to show the moves done", func() bool {
+		in, left, done := moves()
+		return in == 0 && left == 0 && done > done0
+	})
 }

@@ -48,7 +48,7 @@ func TestMetricsLintAndContent(t *testing.T) {
 		t.Errorf("metric %s: %s", p.Metric, p.Text)
 	}
 
-	srv := httptest.NewServer(metrics.Handler(reg, false))
+	srv := httptest.NewServer(metrics.Handler(reg, false, nil))
 	defer srv.Close()
 	resp, err := http.Get(srv.URL + "/metrics")
 	if err != nil {

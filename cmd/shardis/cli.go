@@ -241,8 +241,9 @@ func listenHTTP(addr string, profiling bool) (*httpServer, error) {
 	return &httpServer{profiling: profiling, ln: ln, done: make(chan struct{})}, nil
 }
 
-func (h *httpServer) serve(g prometheus.Gatherer, log *slog.Logger) {
-	h.srv = &http.Server{Handler: metrics.Handler(g, h.profiling), ReadHeaderTimeout: 10 * time.Second}
+// serve answers /readyz by ready (nil: ready while serving).
+func (h *httpServer) serve(g prometheus.Gatherer, log *slog.Logger, ready func() error) {
+	h.srv = &http.Server{Handler: metrics.Handler(g, h.profiling, ready), ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		defer close(h.done)
 		if err := h.srv.Serve(h.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -296,9 +297,9 @@ func memberAgentConfig(g configs.Gossip, id string, web *httpServer, log *slog.L
 
 // serveUntilDone serves metrics on web (when set), logs that the role is
 // ready, and waits for ctx to end; then stop closes what runs.
-func serveUntilDone(ctx context.Context, log *slog.Logger, role string, web *httpServer, reg prometheus.Gatherer, stop func() error, attrs []any) int {
+func serveUntilDone(ctx context.Context, log *slog.Logger, role string, web *httpServer, reg prometheus.Gatherer, ready func() error, stop func() error, attrs []any) int {
 	if web != nil {
-		web.serve(reg, log)
+		web.serve(reg, log, ready)
 		attrs = append(attrs, "metrics", "http://"+web.addr()+"/metrics")
 	}
 	log.Info(role+" ready", attrs...)

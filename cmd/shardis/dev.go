@@ -159,7 +159,7 @@ func runDev(ctx context.Context, f configs.DevFile, stdout, stderr io.Writer) in
 			return fail("%v", err)
 		}
 		if d.web != nil {
-			d.web.serve(reg, d.log)
+			d.web.serve(reg, d.log, nil)
 		}
 		printReady(stdout, f, addr, d, dataDir)
 		<-ctx.Done()
@@ -202,7 +202,7 @@ func runDev(ctx context.Context, f configs.DevFile, stdout, stderr io.Writer) in
 	}
 	d.proxy = p
 	if d.web != nil {
-		d.web.serve(reg, d.log)
+		d.web.serve(reg, d.log, nil)
 	}
 
 	if err := waitServing(ctx, p.Addr(), devReadyTimeout); err != nil {

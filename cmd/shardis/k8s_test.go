@@ -245,7 +245,7 @@ func hasPort(c corev1.Container, port int32, proto corev1.Protocol) bool {
 // and a container port for each listener.
 func checkPod(t *testing.T, where string, tmpl corev1.PodTemplateSpec, c corev1.Container, metricsAddr string, listens []string) {
 	t.Helper()
-	served := httptest.NewServer(metrics.Handler(metrics.NewRegistry(), false))
+	served := httptest.NewServer(metrics.Handler(metrics.NewRegistry(), false, nil))
 	defer served.Close()
 	serves := func(path string) bool {
 		resp, err := http.Get(served.URL + path)

@@ -83,5 +83,5 @@ func runProxy(ctx context.Context, f configs.ProxyFile, stderr io.Writer) int {
 		stop, attrs = p.Close, []any{"addr", p.Addr(), "shards", len(f.Shards)}
 	}
 	attrs = append(attrs, "partitions", f.Partitions)
-	return serveUntilDone(ctx, log, "proxy", web, reg, stop, attrs)
+	return serveUntilDone(ctx, log, "proxy", web, reg, nil, stop, attrs)
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"io"
+	"sync/atomic"
 
 	"github.com/shardis/shardis/configs"
 	"github.com/shardis/shardis/metrics"
@@ -66,6 +67,14 @@ func runShard(ctx context.Context, f configs.ShardFile, stderr io.Writer) int {
 	}
 	var stop func() error
 	attrs := []any{"id", f.ID}
+	// A voter serves /readyz from its agent before the node exists.
+	var readyFn atomic.Pointer[func() error]
+	ready := func() error {
+		if fn := readyFn.Load(); fn != nil {
+			return (*fn)()
+		}
+		return errors.New("starting")
+	}
 	if f.Member() {
 		// A member gossips, takes its roles from the cluster map and, on
 		// a voter, also runs the controller.
@@ -85,7 +94,7 @@ func runShard(ctx context.Context, f configs.ShardFile, stderr io.Writer) int {
 			}
 			acfg.Controller = ctl
 			acfg.MapAddr = f.MetricsAddr
-			acfg.AdminHandler = metrics.Handler(reg, f.Pprof)
+			acfg.AdminHandler = metrics.Handler(reg, f.Pprof, ready)
 		}
 		n, err := node.StartShard(cfg, acfg)
 		if err != nil {
@@ -94,6 +103,8 @@ func runShard(ctx context.Context, f configs.ShardFile, stderr io.Writer) int {
 		}
 		// The controller does not close a transport it was given.
 		stop = func() error { return errors.Join(n.Close(), closeRaft()) }
+		nodeReady := n.Ready
+		readyFn.Store(&nodeReady)
 		local := n.Agent.Membership().LocalMember()
 		attrs = append(attrs, "addr", n.Server.Addr(), "advertised", local.Meta.RESPAddr, "gossip", local.Addr)
 		if addr := n.Agent.MapAddr(); addr != "" {
@@ -110,7 +121,9 @@ func runShard(ctx context.Context, f configs.ShardFile, stderr io.Writer) int {
 		}
 		stop = s.Close
 		attrs = append(attrs, "addr", s.Addr())
+		always := func() error { return nil }
+		readyFn.Store(&always)
 	}
 	attrs = append(attrs, "partitions", f.Partitions)
-	return serveUntilDone(ctx, log, "shard", web, reg, stop, attrs)
+	return serveUntilDone(ctx, log, "shard", web, reg, ready, stop, attrs)
 }
