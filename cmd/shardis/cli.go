@@ -42,7 +42,7 @@ type subcommand struct {
 }
 
 func commands() []subcommand {
-	return []subcommand{devCommand(), shardCommand(), proxyCommand(), statusCommand(), decommissionCommand(), rebalanceCommand(), importCommand(), exportCommand(), versionCommand()}
+	return []subcommand{devCommand(), shardCommand(), proxyCommand(), statusCommand(), decommissionCommand(), rebalanceCommand(), backupCommand(), restoreCommand(), importCommand(), exportCommand(), versionCommand()}
 }
 
 func findCommand(name string) (subcommand, bool) {
