@@ -9,6 +9,7 @@ import (
 	"net"
 	"slices"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/shardis/shardis/resp"
@@ -150,16 +151,11 @@ func (f *follower) session(ctx context.Context) (progressed bool, err error) {
 	args[2] = strconv.AppendInt(nil, wait.Milliseconds(), 10)
 	partArg := make([][]byte, len(f.parts))
 	sent := make([]fetchSent, len(f.parts)) // positions the master has
-	// A partition whose last load did not finish holds no position to
-	// fetch from: it is loaded afresh first.
-	for _, p := range f.parts {
-		if s.isIncomplete(p) {
-			if err := f.loadSnapshot(ctx, nc, bw, rr, p); err != nil {
-				return progressed, err
-			}
-			progressed = true
-		}
-	}
+	// Loads end with the session (a partition left half loaded is loaded
+	// afresh by the next one).
+	lctx, cancelLoads := context.WithCancel(ctx)
+	loads := newSnapshotLoads(f)
+	defer func() { cancelLoads(); loads.stop() }()
 	var lastFull time.Time
 	var out []byte
 	for {
@@ -172,6 +168,17 @@ func (f *follower) session(ctx context.Context) (progressed bool, err error) {
 			args[0], lastFull = fetchAll, time.Now()
 		}
 		for i, p := range f.parts {
+			// A partition being loaded is not fetched meanwhile; one
+			// whose last load did not finish holds no position to fetch
+			// from and is loaded afresh.
+			if loads.running(p) {
+				continue
+			}
+			if s.isIncomplete(p) {
+				loads.start(lctx, p)
+				lastFull = time.Time{} // the master must forget p's position
+				continue
+			}
 			seq, hash, err := s.position(p)
 			if err != nil {
 				return progressed, err
@@ -187,6 +194,16 @@ func (f *follower) session(ctx context.Context) (progressed bool, err error) {
 			pos := strconv.AppendUint(nil, seq, 10)
 			pos = append(pos, '/')
 			args = append(args, partArg[i], strconv.AppendUint(pos, hash, 10))
+		}
+		if full && len(args) == 3 {
+			// Every partition is being loaded: nothing to fetch until a
+			// load ends.
+			loads.wait(ctx, wait)
+			if ctx.Err() != nil {
+				return progressed, ctx.Err()
+			}
+			lastFull = time.Time{}
+			continue
 		}
 		out = resp.AppendCommand(out[:0], args...)
 		v, err := f.roundTrip(nc, bw, rr, out, time.Now().Add(wait+followReplyTimeout))
@@ -212,11 +229,110 @@ func (f *follower) session(ctx context.Context) (progressed bool, err error) {
 				}
 				// Local writes moved this copy on: reset it from the master.
 			}
-			if err := f.loadSnapshot(ctx, nc, bw, rr, g.p); err != nil {
-				return progressed, err
-			}
+			loads.start(lctx, g.p)
+			// The next request is a full FETCH, which leaves g.p out: a
+			// FETCHMORE would keep its old position on the master, which
+			// would answer "snapshot needed" at once, again and again.
+			lastFull = time.Time{}
 		}
 	}
+}
+
+// maxLoadsPerMaster bounds the snapshots one Follow loop loads at once;
+// the master bounds its sessions too (Config.SnapshotMaxSessions).
+const maxLoadsPerMaster = 2
+
+// loadRetryPause is how long a partition whose load failed waits before
+// it is tried again (a master answering BUSY, a connection lost).
+const loadRetryPause = 200 * time.Millisecond
+
+// snapshotLoads runs a Follow session's snapshot loads beside its fetch
+// loop, each over a connection of its own, so a partition being loaded —
+// seconds for a big one at a throttled rate — does not hold up the other
+// partitions' replication, nor the acknowledgements their writes wait for.
+type snapshotLoads struct {
+	f     *follower
+	slots chan struct{}
+	wg    sync.WaitGroup
+
+	mu    sync.Mutex
+	busy  map[int]bool  // partitions being loaded; guarded by mu
+	ended chan struct{} // closed and replaced when a load ends; guarded by mu
+}
+
+func newSnapshotLoads(f *follower) *snapshotLoads {
+	return &snapshotLoads{f: f, slots: make(chan struct{}, maxLoadsPerMaster), busy: map[int]bool{}, ended: make(chan struct{})}
+}
+
+// wait returns when a load ends, after d, or when ctx ends.
+func (l *snapshotLoads) wait(ctx context.Context, d time.Duration) {
+	l.mu.Lock()
+	ended := l.ended
+	l.mu.Unlock()
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ended:
+	case <-t.C:
+	case <-ctx.Done():
+	}
+}
+
+func (l *snapshotLoads) running(p int) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.busy[p]
+}
+
+// start loads partition p unless it is being loaded already; ctx ends it.
+func (l *snapshotLoads) start(ctx context.Context, p int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.busy[p] {
+		return
+	}
+	l.busy[p] = true
+	l.wg.Go(func() {
+		defer func() {
+			l.mu.Lock()
+			delete(l.busy, p)
+			close(l.ended)
+			l.ended = make(chan struct{})
+			l.mu.Unlock()
+		}()
+		select {
+		case l.slots <- struct{}{}:
+		case <-ctx.Done():
+			return
+		}
+		err := l.f.loadOn(ctx, p)
+		<-l.slots
+		if err != nil && ctx.Err() == nil {
+			l.f.s.log.Warn("snapshot load failed; trying again", "shard", l.f.s.cfg.ID, "master", l.f.masterID,
+				"partition", p, "err", err)
+			t := time.NewTimer(loadRetryPause)
+			select {
+			case <-t.C:
+			case <-ctx.Done():
+				t.Stop()
+			}
+		}
+	})
+}
+
+// stop waits for the loads, which the session's context ends.
+func (l *snapshotLoads) stop() { l.wg.Wait() }
+
+// loadOn loads partition p's snapshot over a connection of its own.
+func (f *follower) loadOn(ctx context.Context, p int) error {
+	var d net.Dialer
+	nc, err := d.DialContext(ctx, "tcp", f.addr)
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+	defer context.AfterFunc(ctx, func() { _ = nc.Close() })()
+	return f.loadSnapshot(ctx, nc, bufio.NewWriterSize(nc, 4096), resp.NewReplyReader(nc, 0), p)
 }
 
 // fetchSent is a partition position a follower sent its master.

@@ -309,6 +309,20 @@ func (s *Server) parseFetchPos(c *conn, part, arg []byte) (fetchPos, bool) {
 // serveFetch records the acknowledgements of the positions in acks and
 // answers for every partition of sess.
 func (s *Server) serveFetch(c *conn, sess *fetchSession, acks []fetchPos, waitMS uint64) {
+	// Positions are recorded whatever the lease: a position matching this
+	// shard's history proves what the follower holds, and serves nothing.
+	// A follower names a position once (FETCHMORE leaves unmoved ones
+	// out), so one dropped here would be missing until its next full
+	// FETCH — a master just given a partition, before its lease came,
+	// would make writes wait that long for acknowledgements.
+	for _, r := range acks {
+		if r.diverged {
+			continue // its position proves nothing
+		}
+		if finish(c, s.recordAck(r.p, sess.follower, r.after)) {
+			return
+		}
+	}
 	if s.cfg.RequireLease && !s.leaseHeld() {
 		// Without a lease this shard may be a restarted or cut-off master
 		// whose data is behind its followers': serving (a snapshot above
@@ -317,14 +331,6 @@ func (s *Server) serveFetch(c *conn, sess *fetchSession, acks []fetchPos, waitMS
 		// followers of its former self before it knows its roles.
 		s.idleFetch(c, waitMS)
 		return
-	}
-	for _, r := range acks {
-		if r.diverged {
-			continue // its position proves nothing
-		}
-		if finish(c, s.recordAck(r.p, sess.follower, r.after)) {
-			return
-		}
 	}
 	wait := s.cfg.ReplFetchMaxWait
 	if waitMS < uint64(wait/time.Millisecond) {

@@ -329,6 +329,11 @@ func (s *Server) ApplyRoles(mapEpoch uint64, roles []PartRole) error {
 	if prev := rm.changed.Swap(&ch); prev != nil {
 		close(*prev)
 	}
+	// A FETCH waiting on a partition this shard now masters skipped it
+	// during the transition: wake it, or its followers would hear of the
+	// partition's newest effects only when their wait ran out, and writes
+	// waiting for them could time out meanwhile.
+	s.repl.moved.Notify()
 	// No loop follows a partition the map no longer gives this shard, and
 	// it serves none of them: their copies can go.
 	errs = append(errs, s.dropCopies(mapEpoch, next)...)
