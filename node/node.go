@@ -145,10 +145,11 @@ func (n *Shard) Ready() error {
 	return nil
 }
 
-// handoffTimeout bounds how long a handoff waits for the new master to
-// acknowledge the old one's last writes; past it the new master is
-// reported lagging, which ends the handoff with a new partition epoch.
-const handoffTimeout = 5 * time.Second
+// handoffTimeout bounds how long a handoff waits for the copies to
+// acknowledge the old master's last writes — the partition's writes wait
+// that long at worst; past it the copies that lag are reported out of
+// sync, which ends the handoff with a new partition epoch.
+const handoffTimeout = time.Second
 
 // startHandoffs hands over every partition this shard masters whose
 // placement now puts an in-sync copy first (see shard.Server.HandOff).
@@ -169,15 +170,21 @@ func (n *Shard) startHandoffs(st cluster.State) {
 
 func (n *Shard) handOff(p int, to string, epoch uint64) {
 	ctx, cancel := context.WithTimeout(n.ctx, handoffTimeout)
-	d, err := n.Server.HandOff(ctx, p, to, epoch)
+	d, lagging, err := n.Server.HandOff(ctx, p, to, epoch)
 	cancel()
 	if n.ctx.Err() != nil {
 		return
 	}
 	cmd := cluster.Command(cluster.Handoff{Partition: p, To: to, PartEpoch: epoch})
 	if err != nil {
-		n.log.Warn("handoff: the new master did not catch up; reporting it lagging", "partition", p, "to", to, "err", err)
-		cmd = cluster.OutOfSync{Partition: p, Node: to, PartEpoch: epoch}
+		if len(lagging) == 0 {
+			n.log.Warn("handoff not made", "partition", p, "to", to, "err", err)
+			return
+		}
+		// One report is enough: it moves the partition to a new epoch,
+		// which ends the stop; the others lagging are seen again there.
+		n.log.Warn("handoff: copies did not catch up; reporting one out of sync", "partition", p, "to", to, "lagging", lagging, "err", err)
+		cmd = cluster.OutOfSync{Partition: p, Node: lagging[0], PartEpoch: epoch}
 	}
 	// The partition stays stopped until a newer map: report until the
 	// controller decided (a refusal means the epoch moved on anyway).

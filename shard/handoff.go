@@ -59,17 +59,18 @@ func (s *Server) handoffRefusal(p *partition) error {
 // acknowledged every write committed before, so that to can be made master
 // with nothing missing (see the comment above). The partition stays
 // stopped at epoch whatever happens: only a map with a newer partition
-// epoch serves it again, on whichever shard it names. It returns ctx's
-// error if to does not catch up in time, and an error when the shard does
-// not master p at epoch.
-func (s *Server) HandOff(ctx context.Context, p int, to string, epoch uint64) (time.Duration, error) {
+// epoch serves it again, on whichever shard it names. When the copies do
+// not catch up before ctx ends it returns ctx's error and the copies that
+// lag (to report out of sync, which ends the stop with a new epoch); it
+// returns an error when the shard does not master p at epoch.
+func (s *Server) HandOff(ctx context.Context, p int, to string, epoch uint64) (took time.Duration, lagging []string, err error) {
 	if err := s.checkPartition(p); err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	start := time.Now()
 	t := s.roles.table.Load()
 	if t == nil || !t.master[p] || t.roles[p].Epoch != epoch {
-		return 0, fmt.Errorf("shard: partition %d is not mastered here at epoch %d", p, epoch)
+		return 0, nil, fmt.Errorf("shard: partition %d is not mastered here at epoch %d", p, epoch)
 	}
 	s.handoff.at[p].Store(epoch)
 	var seq uint64
@@ -85,7 +86,15 @@ func (s *Server) HandOff(ctx context.Context, p int, to string, epoch uint64) (t
 		others = append(others, to)
 	}
 	if err := s.waitAcked(ctx, p, seq, others, nil); err != nil {
-		return time.Since(start), err
+		for _, f := range others {
+			if s.Acked(p, f) < seq {
+				lagging = append(lagging, f)
+			}
+		}
+		if len(lagging) > 0 || s.replCtx.Err() != nil {
+			return time.Since(start), lagging, err
+		}
+		// Every copy got there just as the wait ended.
 	}
-	return time.Since(start), nil
+	return time.Since(start), nil, nil
 }

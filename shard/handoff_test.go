@@ -2,6 +2,7 @@ package shard
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -47,14 +48,14 @@ func TestHandOffStopsThePartition(t *testing.T) {
 	if got := c.do("SET", k, "v"); got != okR() {
 		t.Fatalf("SET before the handoff = %q", got)
 	}
-	if _, err := s.HandOff(context.Background(), 3, "s2", 4); err == nil {
+	if _, _, err := s.HandOff(context.Background(), 3, "s2", 4); err == nil {
 		t.Fatal("HandOff at an epoch the shard does not master at succeeded")
 	}
 	// s2 never fetches: the wait times out, the partition stays stopped.
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
-	if _, err := s.HandOff(ctx, 3, "s2", 5); err == nil {
-		t.Fatal("HandOff returned without s2 acknowledging anything")
+	if _, lagging, err := s.HandOff(ctx, 3, "s2", 5); err == nil || !slices.Equal(lagging, []string{"s2"}) {
+		t.Fatalf("HandOff without s2 acknowledging anything: %v, lagging %v", err, lagging)
 	}
 	for _, cmd := range [][]string{{"SET", k, "w"}, {"GET", k}} {
 		if got := c.do(cmd...); got != errR("HANDOFF 3"+" partition being handed over to its new master") {
