@@ -71,6 +71,27 @@ type Migrations struct {
 	// ETASeconds estimates the time left from the pace of the moves this
 	// proxy saw finish; 0 when nothing is left or no pace is known yet.
 	ETASeconds float64 `json:"eta_seconds,omitempty"`
+	// BytesMoved and KeysMoved sum, over the shards that answered, the
+	// snapshot bytes and keys they loaded into new copies (moves, and
+	// copies catching up after a failure) since each shard started.
+	BytesMoved uint64 `json:"bytes_moved"`
+	KeysMoved  uint64 `json:"keys_moved"`
+}
+
+// addMoved adds the shards' SHARDIS.MOVED answers; a shard that is down
+// or did not answer counts for nothing.
+func (m *Migrations) addMoved(reqs []*request) {
+	for _, q := range reqs {
+		if q.err != nil {
+			continue
+		}
+		v, _, err := resp.ParseValue(q.reply)
+		if err != nil || v.Kind != resp.KindArray || len(v.Elems) != 3 {
+			continue
+		}
+		m.BytesMoved += uint64(max(0, v.Elems[1].Int))
+		m.KeysMoved += uint64(max(0, v.Elems[2].Int))
+	}
 }
 
 // Status reports the cluster as this proxy sees it.
@@ -102,9 +123,14 @@ func (p *Proxy) Status() Status {
 	return st
 }
 
-// cmdStatus answers SHARDIS.STATUS with Status as a JSON bulk string.
-func cmdStatus(p *Proxy, _ *client, _ [][]byte, _ []*reply) *reply {
-	b, err := json.Marshal(p.Status())
+// cmdStatus answers SHARDIS.STATUS with Status as a JSON bulk string. On
+// a cluster member it also asks every shard what snapshots carried.
+func cmdStatus(p *Proxy, _ *client, _ [][]byte, earlier []*reply) *reply {
+	st := p.Status()
+	if p.cfg.ClusterStatus != nil {
+		st.Migrations.addMoved(p.broadcast(earlier, []byte("SHARDIS.MOVED")))
+	}
+	b, err := json.Marshal(st)
 	if err != nil {
 		return errReply("ERR " + err.Error())
 	}

@@ -35,6 +35,11 @@ import (
 //	SHARDIS.SNAPDONE id
 //	    +OK, and the session and its file are gone; "-ERR no such
 //	    snapshot …" for an id not open.
+//	SHARDIS.MOVED
+//	    *3 :sent :received :keys   since the shard started: snapshot
+//	        bytes it sent to copies, snapshot bytes it loaded, and the
+//	        keys of the snapshots it loaded completely (what partition
+//	        moves, and copies catching up, carried into it).
 //
 // A partition id out of range answers "-ERR invalid partition"; an offset
 // or count that is not a non-negative integer Redis's not-an-integer error.
@@ -42,6 +47,14 @@ var replCommands = []command{
 	{name: "shardis.snapshot", fn: cmdSnapshot, arity: -2},
 	{name: "shardis.snapread", fn: cmdSnapRead, arity: 4},
 	{name: "shardis.snapdone", fn: cmdSnapDone, arity: 2},
+	{name: "shardis.moved", fn: cmdMoved, arity: 1},
+}
+
+func cmdMoved(s *Server, c *conn, _ [][]byte, _ int64) {
+	c.WriteArray(3)
+	c.WriteInt64(int64(s.repl.snaps.sent.Load()))
+	c.WriteInt64(int64(s.repl.snaps.received.Load()))
+	c.WriteInt64(int64(s.repl.snaps.keysLoaded.Load()))
 }
 
 // parsePartition reads a partition id argument.

@@ -73,3 +73,26 @@ func TestHandOffStopsThePartition(t *testing.T) {
 		t.Errorf("GET at the next partition epoch = %q", got)
 	}
 }
+
+// TestMovedCounts: SHARDIS.MOVED counts the snapshot bytes a master sent
+// and a copy loaded, and the keys (not their elements) of what it loaded.
+func TestMovedCounts(t *testing.T) {
+	mcfg := testConfig(t)
+	mcfg.ID = "m"
+	mcfg.ReplLogSize = 4 // a new copy needs a snapshot
+	m := startServer(t, mcfg, nil)
+	p := fillPartition(t, m, "mv", 40, 100)
+	run(m, &sinkConn{}, "HSET", "{mv}h", "a", "1", "b", "2", "c", "3")
+	f := startServer(t, followerConfig(t, m, "f"), nil)
+	stop := f.Follow(m.cfg.ID, m.Addr(), []int{p})
+	defer stop()
+	waitFor(t, 10*time.Second, func() bool { return f.repl.snapshots.Load() == 1 })
+	mc, fc := dial(t, m.Addr()), dial(t, f.Addr())
+	sent := m.repl.snaps.sent.Load()
+	if got, want := mc.do("SHARDIS.MOVED"), arrR(intR(int64(sent)), intR(0), intR(0)); sent == 0 || got != want {
+		t.Errorf("master: SHARDIS.MOVED = %q, want %q (sent %d)", got, want, sent)
+	}
+	if got, want := fc.do("SHARDIS.MOVED"), arrR(intR(0), intR(int64(sent)), intR(41)); got != want {
+		t.Errorf("copy: SHARDIS.MOVED = %q, want %q", got, want)
+	}
+}

@@ -148,7 +148,8 @@ func (f *follower) session(ctx context.Context) (progressed bool, err error) {
 	fetchAll, fetchMoved := []byte("SHARDIS.FETCH"), []byte("SHARDIS.FETCHMORE")
 	args := make([][]byte, 3, 3+2*len(f.parts))
 	args[1] = []byte(s.cfg.ID)
-	args[2] = strconv.AppendInt(nil, wait.Milliseconds(), 10)
+	longWait := strconv.AppendInt(nil, wait.Milliseconds(), 10)
+	shortWait := strconv.AppendInt(nil, min(wait, loadPollWait).Milliseconds(), 10)
 	partArg := make([][]byte, len(f.parts))
 	sent := make([]fetchSent, len(f.parts)) // positions the master has
 	// Loads end with the session (a partition left half loaded is loaded
@@ -194,6 +195,13 @@ func (f *follower) session(ctx context.Context) (progressed bool, err error) {
 			pos := strconv.AppendUint(nil, seq, 10)
 			pos = append(pos, '/')
 			args = append(args, partArg[i], strconv.AppendUint(pos, hash, 10))
+		}
+		// While partitions load, fetch with a short wait, so that a
+		// partition loaded meanwhile is fetched (and acknowledged) soon
+		// rather than when a long wait on the others ends.
+		args[2] = longWait
+		if loads.any() {
+			args[2] = shortWait
 		}
 		if full && len(args) == 3 {
 			// Every partition is being loaded: nothing to fetch until a
@@ -242,6 +250,10 @@ func (f *follower) session(ctx context.Context) (progressed bool, err error) {
 // the master bounds its sessions too (Config.SnapshotMaxSessions).
 const maxLoadsPerMaster = 2
 
+// loadPollWait is the longest a FETCH waits while snapshots load beside
+// it (see session).
+const loadPollWait = 50 * time.Millisecond
+
 // loadRetryPause is how long a partition whose load failed waits before
 // it is tried again (a master answering BUSY, a connection lost).
 const loadRetryPause = 200 * time.Millisecond
@@ -276,6 +288,13 @@ func (l *snapshotLoads) wait(ctx context.Context, d time.Duration) {
 	case <-t.C:
 	case <-ctx.Done():
 	}
+}
+
+// any reports whether some partition is being loaded.
+func (l *snapshotLoads) any() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.busy) > 0
 }
 
 func (l *snapshotLoads) running(p int) bool {

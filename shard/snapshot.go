@@ -298,7 +298,7 @@ func (s *Server) loadSnapshot(ctx context.Context, pid int, r io.Reader) (uint64
 	}
 	type record struct{ key, value string }
 	var batch []record
-	size := 0
+	size, keys := 0, uint64(0)
 	// write commits the batch; with final it also completes the load.
 	write := func(final bool, seq, hash uint64) error {
 		p.mu.Lock()
@@ -338,6 +338,9 @@ func (s *Server) loadSnapshot(ctx context.Context, pid int, r io.Reader) (uint64
 		}
 		batch = append(batch, record{key, value})
 		size += len(key) + len(value)
+		if len(key) > 0 && key[0] == store.SpaceKey {
+			keys++
+		}
 		if size < batchMax {
 			return nil
 		}
@@ -354,6 +357,7 @@ func (s *Server) loadSnapshot(ctx context.Context, pid int, r io.Reader) (uint64
 			"shard", s.cfg.ID, "partition", pid, "err", err)
 		return 0, err
 	}
+	s.repl.snaps.keysLoaded.Add(keys)
 	return seq, nil
 }
 

@@ -101,6 +101,9 @@ type snapSessions struct {
 	loadBatch int
 
 	sent, received, pinsDropped atomic.Uint64
+	// keysLoaded counts the keys (not their elements) of the snapshots
+	// loaded completely, for SHARDIS.MOVED.
+	keysLoaded atomic.Uint64
 }
 
 func (c Config) validateSnapshots() []error {

@@ -341,6 +341,6 @@ func progressLine(st proxy.Status, base uint64) string {
 	if m.ETASeconds > 0 {
 		eta = fmt.Sprintf(", eta %s", (time.Duration(m.ETASeconds) * time.Second).String())
 	}
-	return fmt.Sprintf("[%s] moves: %d in flight, %d remaining, %d done; %d under-replicated%s",
-		bar, m.InFlight, m.Remaining, m.Done, st.UnderReplicated, eta)
+	return fmt.Sprintf("[%s] moves: %d in flight, %d remaining, %d done; %d keys, %d bytes moved; %d under-replicated%s",
+		bar, m.InFlight, m.Remaining, m.Done, m.KeysMoved, m.BytesMoved, st.UnderReplicated, eta)
 }

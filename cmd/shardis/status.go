@@ -111,6 +111,9 @@ func expectOK(rr *resp.ReplyReader) error {
 func printStatus(w io.Writer, st proxy.Status) {
 	fmt.Fprintf(w, "epoch %d, %d partitions, rf %d, %d under-replicated, migrations %d in flight / %d remaining / %d done\n",
 		st.Epoch, st.Partitions, st.RF, st.UnderReplicated, st.Migrations.InFlight, st.Migrations.Remaining, st.Migrations.Done)
+	if m := st.Migrations; m.BytesMoved > 0 {
+		fmt.Fprintf(w, "copies filled from snapshots: %d keys, %d bytes (since each shard started)\n", m.KeysMoved, m.BytesMoved)
+	}
 	if st.Migrations.ETASeconds > 0 {
 		fmt.Fprintf(w, "moves left: about %s\n", (time.Duration(st.Migrations.ETASeconds) * time.Second).String())
 	}
