@@ -70,8 +70,8 @@ type Config struct {
 	SnapshotRate int64
 	// SnapshotChunkSize is the most one SHARDIS.SNAPREAD answers, in
 	// bytes, and what a follower asks for at a time: each side holds
-	// about one chunk per transfer in memory. Default
-	// DefaultSnapshotChunkSize.
+	// about one chunk per transfer in memory; above 256 KiB each chunk is
+	// a new write buffer on the master. Default DefaultSnapshotChunkSize.
 	SnapshotChunkSize int
 	// SnapshotIdleTimeout is how long a snapshot session may go without a
 	// SHARDIS.SNAPREAD before the master removes it, its file and its

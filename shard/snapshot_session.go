@@ -42,8 +42,13 @@ const (
 	// gives a shard: well under a 1 Gbit/s link, so clients and
 	// replication keep most of it, and a 1 GiB partition still moves in
 	// about 16 s.
-	DefaultSnapshotRate        = 64 << 20
-	DefaultSnapshotChunkSize   = 1 << 20
+	DefaultSnapshotRate = 64 << 20
+	// DefaultSnapshotChunkSize stays under the 256 KiB past which the
+	// connection's write buffer (redcon's) is dropped after each flush:
+	// with 1 MiB chunks every chunk was a fresh allocation, and a
+	// master's heap grew by the bytes it sent until the next collection
+	// (+50 MiB of RSS for a 115 MB partition, against +0.3 MiB now).
+	DefaultSnapshotChunkSize   = 128 << 10
 	DefaultSnapshotIdleTimeout = time.Minute
 	DefaultSnapshotMaxSessions = 8
 	DefaultSnapshotPinBytes    = 64 << 20
