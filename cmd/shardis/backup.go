@@ -120,15 +120,8 @@ type backupOptions struct {
 // parseToolFlags parses the flags of an admin tool; when ok is false the
 // caller exits with code.
 func parseToolFlags(c subcommand, fs *flag.FlagSet, args []string, stdout, stderr io.Writer) (code int, ok bool) {
-	fs.SetOutput(io.Discard)
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			printCommandUsage(stdout, c)
-			return exitOK, false
-		}
-		fmt.Fprintf(stderr, "shardis %s: %v\n\n", c.name, err)
-		printCommandUsage(stderr, c)
-		return exitUsage, false
+	if code, ok := parseCommandLine(c, fs, args, stdout, stderr); !ok {
+		return code, false
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "shardis %s: unexpected argument %q (flags start with --)\n", c.name, fs.Arg(0))

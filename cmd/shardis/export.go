@@ -43,7 +43,7 @@ line to stdout.`,
 	c.flags = func() *flag.FlagSet { fs, _ := newFlags(); return fs }
 	c.run = func(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fs, o := newFlags()
-		if code, ok := parseRDBFlags(c, fs, args, stdout, stderr); !ok {
+		if code, ok := parseToolFlags(c, fs, args, stdout, stderr); !ok {
 			return code
 		}
 		switch {

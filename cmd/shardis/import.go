@@ -46,7 +46,7 @@ import (BUSYKEY), as RESTORE does; keys loaded before it stay. Progress
 	c.flags = func() *flag.FlagSet { fs, _ := newFlags(); return fs }
 	c.run = func(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fs, o := newFlags()
-		if code, ok := parseRDBFlags(c, fs, args, stdout, stderr); !ok {
+		if code, ok := parseToolFlags(c, fs, args, stdout, stderr); !ok {
 			return code
 		}
 		switch {
@@ -257,24 +257,4 @@ func (p *rdbProxy) dial(ctx context.Context) (*redis.Client, error) {
 		return nil, fmt.Errorf("cannot reach the proxy at %s: %w", p.addr, err)
 	}
 	return client, nil
-}
-
-// parseRDBFlags parses the flags of a command without a config file;
-// ok false means exit with code (usage or errors already printed).
-func parseRDBFlags(c subcommand, fs *flag.FlagSet, args []string, stdout, stderr io.Writer) (code int, ok bool) {
-	fs.SetOutput(io.Discard)
-	if err := fs.Parse(args); err != nil {
-		if err == flag.ErrHelp {
-			printCommandUsage(stdout, c)
-			return exitOK, false
-		}
-		fmt.Fprintf(stderr, "shardis %s: %v\n\n", c.name, err)
-		printCommandUsage(stderr, c)
-		return exitUsage, false
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "shardis %s: unexpected argument %q\n", c.name, fs.Arg(0))
-		return exitUsage, false
-	}
-	return exitOK, true
 }
